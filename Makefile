@@ -1,0 +1,127 @@
+# frugal - build, test, demo and benchmarks. `make help` lists the targets.
+CC ?= cc
+BUILD ?= build
+PKGS := sqlite3 libutf8proc gumbo libxml-2.0 libzip md4c zlib libcjson libcrypto
+OPT ?= -O2
+SAN ?=
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
+CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(OPT) -g -fPIC $(WARN) \
+             -Iinclude -Isrc $(PKG_CFLAGS) $(SAN) $(CFLAGS)
+LIBS_ALL = $(PKG_LIBS) -lstemmer -lm -lpthread $(SAN) $(LDFLAGS)
+
+LIB_SRC := $(wildcard src/*.c src/*/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC := $(wildcard app/cli/*.c)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+ifeq ($(BUILD),build)
+BIN_DIR := bin
+LIB_DIR := lib
+else
+BIN_DIR := $(BUILD)/bin
+LIB_DIR := $(BUILD)/lib
+endif
+
+.PHONY: all setup test test-unit test-cli test-asan fuzz fuzz-smoke demo bench-bm25 clean help \
+        check-symbols format
+
+all: $(LIB_DIR)/libfrugal.a $(LIB_DIR)/libfrugal.so $(BIN_DIR)/frugal frugal.pc
+
+help:
+	@echo "make            build bin/frugal, lib/libfrugal.{a,so}, frugal.pc"
+	@echo "make setup      install the Debian packages frugal needs (scripts/setup)"
+	@echo "make demo       set up, build, ingest the PostgreSQL 15 manual, run example searches"
+	@echo "make test       set up, build, run unit, CLI, symbol and fuzz-smoke tests"
+	@echo "make test-asan  the unit and CLI tests under ASan + UBSan"
+	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60) each"
+	@echo "make bench-bm25 SciFact and Cranfield: frugal vs Xapian, written to BENCHMARKS.md"
+
+setup:
+	@bash scripts/setup
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB_DIR)/libfrugal.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LIB_DIR)/libfrugal.so: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libfrugal.so.0 -o $@ $^ $(LIBS_ALL)
+
+$(BIN_DIR)/frugal: $(CLI_OBJ) $(LIB_DIR)/libfrugal.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(CLI_OBJ) $(LIB_DIR)/libfrugal.a $(LIBS_ALL)
+
+frugal.pc: frugal.pc.in Makefile
+	sed -e 's|@PREFIX@|$(or $(PREFIX),/usr/local)|' -e 's|@VERSION@|0.1.0|' \
+	    -e 's|@REQUIRES@|$(PKGS)|' $< > $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_DIR)/libfrugal.a tests/unit/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(LIB_DIR)/libfrugal.a $(LIBS_ALL) \
+	    $(shell pkg-config --libs cmocka)
+
+test-unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+	    echo "== $$t"; FRUGAL_TEST_DATA=tests/data $$t || fail=1; done; exit $$fail
+
+test-cli: $(BIN_DIR)/frugal
+	@FRUGAL_BIN=$(abspath $(BIN_DIR)/frugal) bash tests/cli/run.sh
+
+check-symbols: $(LIB_DIR)/libfrugal.a
+	@bash scripts/check-symbols $(LIB_DIR)/libfrugal.a
+
+test: setup
+	$(MAKE) all
+	$(MAKE) test-unit
+	$(MAKE) test-cli
+	$(MAKE) check-symbols
+	$(MAKE) fuzz-smoke
+	$(MAKE) test-asan
+
+test-asan:
+	$(MAKE) BUILD=build-asan CC=clang OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	    test-unit test-cli
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS ?= 60
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="-fsanitize=fuzzer-no-link,address,undefined" \
+	    build-fuzz/lib/libfrugal.a
+	clang $(CFLAGS_ALL) -fsanitize=fuzzer,address,undefined -o $@ $< build-fuzz/lib/libfrugal.a \
+	    $(PKG_LIBS) -lstemmer -lm -lpthread
+
+fuzz-smoke: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus/$$n; \
+	    echo "== $$n"; $$f -max_total_time=$${FUZZ_SMOKE_SECONDS:-10} -rss_limit_mb=2048 \
+	    build-fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 2 || exit 1; done
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus/$$n; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
+
+demo: setup
+	$(MAKE) all
+	bash scripts/demo
+
+bench-bm25: setup
+	$(MAKE) all
+	bash bench/bm25.sh
+
+format:
+	clang-format -i $(LIB_SRC) $(CLI_SRC) include/*.h src/*/*.h
+
+clean:
+	rm -rf build build-asan build-fuzz bin lib frugal.pc
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

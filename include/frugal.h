@@ -1,0 +1,313 @@
+/*
+ * frugal.h - the public API of frugal, a retrieval-augmented generation engine for CPUs.
+ *
+ * This header is the whole API and its manual. Conventions:
+ *  - Handles are opaque (frugal_db). Every destructor accepts NULL.
+ *  - Action functions return a frugal_status; FRUGAL_OK is 0. The detailed message of the last
+ *    failure on a handle is frugal_errmsg(db); frugal_strerror() names a code.
+ *  - Options come in *_params structs; always fill them with frugal_*_default_params() first, then
+ *    change what you need, so that fields added later get their defaults.
+ *  - Strings are NUL-terminated UTF-8. "borrowed" means the callee keeps no reference past the call;
+ *    results returned through out-pointers are owned by the caller and freed with the matching
+ *    frugal_*_free().
+ *  - A frugal_db may be used by one thread at a time; open one handle per thread for parallel work
+ *    (SQLite WAL lets readers run beside one writer).
+ */
+#ifndef FRUGAL_H
+#define FRUGAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FRUGAL_VERSION_MAJOR 0
+#define FRUGAL_VERSION_MINOR 1
+#define FRUGAL_VERSION_PATCH 0
+#define FRUGAL_VERSION_STRING "0.1.0"
+
+/* The library's version string, e.g. "0.1.0". */
+const char *frugal_version(void);
+
+/* Status codes. The numbers are stable: never renumber, only append. */
+typedef enum frugal_status {
+    FRUGAL_OK = 0,
+    FRUGAL_ENOMEM = 1,       /* out of memory */
+    FRUGAL_EIO = 2,          /* I/O error (read, write, child process) */
+    FRUGAL_ECORRUPT = 3,     /* corrupt or malformed input or file */
+    FRUGAL_EINVAL = 4,       /* invalid argument */
+    FRUGAL_ENOTFOUND = 5,    /* no such collection, document, file */
+    FRUGAL_EEXIST = 6,       /* already exists */
+    FRUGAL_EVERSION = 7,     /* file or database from a newer or unknown version */
+    FRUGAL_EUNSUPPORTED = 8, /* unsupported format or feature */
+    FRUGAL_ETOOBIG = 9,      /* input over a configured size limit */
+    FRUGAL_ETIMEOUT = 10,    /* a time limit ran out */
+    FRUGAL_EBUSY = 11,       /* the database is locked by another writer */
+    FRUGAL_EINTERNAL = 12,   /* a bug: please report it */
+    FRUGAL_EEMPTY = 13,      /* the input holds no text */
+} frugal_status;
+
+/* A short, static description of a status code ("out of memory"). Never NULL. */
+const char *frugal_strerror(frugal_status status);
+
+/* ---- Memory --------------------------------------------------------------------------------- */
+
+/* All memory the library allocates goes through these hooks. Set them before any other call;
+ * NULL restores the libc allocator. realloc must accept NULL; free must accept NULL. */
+typedef struct frugal_allocator {
+    void *(*malloc_fn)(size_t size);
+    void *(*realloc_fn)(void *ptr, size_t size);
+    void (*free_fn)(void *ptr);
+} frugal_allocator;
+void frugal_set_allocator(const frugal_allocator *allocator);
+
+/* Frees memory the library handed to the caller as a plain pointer (e.g. a JSON string). */
+void frugal_free(void *ptr);
+
+/* ---- Logging -------------------------------------------------------------------------------- */
+
+typedef enum frugal_log_level {
+    FRUGAL_LOG_DEBUG = 0,
+    FRUGAL_LOG_INFO = 1,
+    FRUGAL_LOG_WARN = 2,
+    FRUGAL_LOG_ERROR = 3,
+} frugal_log_level;
+/* The library never prints; it reports through this callback (process-wide; NULL = silent).
+ * `message` is borrowed and has no trailing newline. */
+typedef void (*frugal_log_fn)(void *ctx, frugal_log_level level, const char *message);
+void frugal_set_log(frugal_log_fn fn, void *ctx, frugal_log_level min_level);
+
+/* ---- Database ------------------------------------------------------------------------------- */
+
+typedef struct frugal_db frugal_db;
+
+typedef struct frugal_open_params {
+    bool read_only;        /* open without writing; fails when the database does not exist */
+    int busy_timeout_ms;   /* wait this long for another writer's lock (default 5000) */
+} frugal_open_params;
+void frugal_open_default_params(frugal_open_params *params);
+
+/* Opens (creating when missing, unless read_only) the database at `path` (borrowed), migrating
+ * an older schema forward. A database written by a newer frugal is refused with FRUGAL_EVERSION.
+ * *out is set whenever memory allowed, even on failure, so that frugal_errmsg(*out) can say what
+ * went wrong; close it in every case. params may be NULL for defaults. */
+frugal_status frugal_open(const char *path, const frugal_open_params *params, frugal_db **out);
+void frugal_close(frugal_db *db);
+
+/* The message of the last failure on db ("" when none). Borrowed: valid until the next call on db.
+ * With db == NULL: "out of memory". */
+const char *frugal_errmsg(const frugal_db *db);
+
+/* ---- Collections ---------------------------------------------------------------------------- */
+
+/* Every document belongs to one collection; "default" exists from the start. A collection fixes
+ * its analyzer (language, stopwords) at creation; BM25 parameters can change at any time. */
+typedef struct frugal_collection_params {
+    const char *language;   /* Snowball stemmer name ("english", "french", ...) or "none" */
+    const char *stopwords;  /* NULL: the language's default list; "": none; else words separated
+                               by commas or spaces */
+    double k1;              /* BM25 term-frequency saturation (default 0.9) */
+    double b;               /* BM25 length normalization (default 0.4) */
+    double title_weight;    /* weight of the document title field (default 1.0) */
+    double heading_weight;  /* weight of the heading path field (default 1.0) */
+    double body_weight;     /* weight of the chunk text (default 1.0) */
+} frugal_collection_params;
+void frugal_collection_default_params(frugal_collection_params *params);
+
+typedef struct frugal_collection_info {
+    int64_t id;
+    char *name;
+    char *language;
+    char *stopwords;        /* NULL when the language default is used */
+    double k1, b, title_weight, heading_weight, body_weight;
+    int64_t n_documents;
+    int64_t n_chunks;
+} frugal_collection_info;
+
+/* Creates collection `name` (1..128 bytes of letters, digits, '_', '-', '.'). FRUGAL_EEXIST if
+ * it exists. params may be NULL for defaults. */
+frugal_status frugal_collection_create(frugal_db *db, const char *name,
+                                       const frugal_collection_params *params);
+/* Changes BM25 parameters (k1, b, weights) of an existing collection; language and stopwords
+ * are fixed and ignored here. */
+frugal_status frugal_collection_tune(frugal_db *db, const char *name,
+                                     const frugal_collection_params *params);
+/* Deletes a collection with all its documents and chunks. */
+frugal_status frugal_collection_delete(frugal_db *db, const char *name);
+/* Lists collections; free with frugal_collection_list_free. */
+frugal_status frugal_collection_list(frugal_db *db, frugal_collection_info **out, size_t *n_out);
+void frugal_collection_list_free(frugal_collection_info *list, size_t n);
+
+/* ---- Ingestion ------------------------------------------------------------------------------ */
+
+typedef enum frugal_file_outcome {
+    FRUGAL_FILE_ADDED = 0,
+    FRUGAL_FILE_UPDATED = 1,
+    FRUGAL_FILE_UNCHANGED = 2,
+    FRUGAL_FILE_DELETED = 3,
+    FRUGAL_FILE_FAILED = 4,
+    FRUGAL_FILE_SKIPPED = 5, /* excluded by a glob or not a supported format */
+} frugal_file_outcome;
+
+/* Called once per document (or per file that failed). `source` and `reason` are borrowed;
+ * reason is NULL except for FAILED and SKIPPED. */
+typedef void (*frugal_file_fn)(void *ctx, const char *source, frugal_file_outcome outcome,
+                               const char *reason);
+/* Called as files are processed: done of total files (total is 0 while still counting). */
+typedef void (*frugal_progress_fn)(void *ctx, size_t done, size_t total);
+
+typedef struct frugal_ingest_params {
+    const char *collection;        /* default "default"; created when missing */
+    const char *const *include;    /* glob patterns on file names (fnmatch); NULL = all supported */
+    size_t n_include;
+    const char *const *exclude;    /* glob patterns matched against the file name and the path */
+    size_t n_exclude;
+    const char *metadata_json;     /* JSON object merged into every document's metadata, or NULL */
+    size_t chunk_tokens;           /* target chunk size in words (default 200) */
+    size_t chunk_overlap;          /* overlap between consecutive chunks in words (default 40) */
+    size_t max_file_bytes;         /* larger files fail with FRUGAL_ETOOBIG (default 64 MiB) */
+    int pdf_timeout_s;             /* time limit for pdftotext (default 60) */
+    frugal_file_fn on_file;        /* optional per-document report */
+    frugal_progress_fn on_progress;/* optional progress */
+    void *ctx;                     /* passed to both callbacks */
+} frugal_ingest_params;
+void frugal_ingest_default_params(frugal_ingest_params *params);
+
+typedef struct frugal_ingest_report {
+    size_t added, updated, unchanged, deleted, failed, skipped;
+    size_t chunks_written;
+} frugal_ingest_report;
+
+/* Adds or updates the files and folders (recursively) in `paths` (borrowed). A file that fails is
+ * reported through on_file and counted; the rest go on. Each document is written in its own
+ * transaction: an interruption loses at most the document in flight. Returns FRUGAL_OK when
+ * the batch ran (even with failed files), an error only when it could not run at all. */
+frugal_status frugal_ingest(frugal_db *db, const char *const *paths, size_t n_paths,
+                            const frugal_ingest_params *params, frugal_ingest_report *report);
+
+/* Makes the collection mirror folder `dir`: new files added, changed ones (by content hash)
+ * re-indexed, unchanged skipped, and documents whose files vanished from under `dir` deleted. */
+frugal_status frugal_sync(frugal_db *db, const char *dir, const frugal_ingest_params *params,
+                          frugal_ingest_report *report);
+
+/* Ingests one document from memory. `name` (borrowed) is its source and picks the format by
+ * extension (".md", ".html", ".pdf", ".docx", ".jsonl", else text). */
+frugal_status frugal_ingest_buffer(frugal_db *db, const char *name, const void *data, size_t len,
+                                   const frugal_ingest_params *params,
+                                   frugal_ingest_report *report);
+
+/* ---- Documents ------------------------------------------------------------------------------ */
+
+typedef struct frugal_document_info {
+    int64_t id;
+    char *collection;
+    char *source;         /* file path, "path#record-id" for JSONL records, or an upload name */
+    char *ext_id;         /* the record's _id for JSONL, else NULL */
+    char *title;          /* may be NULL */
+    char *content_hash;   /* hex SHA-256 of the bytes the document came from */
+    char *metadata_json;  /* JSON object text */
+    int64_t size;         /* bytes */
+    int64_t mtime;        /* seconds since the epoch (0 for uploads) */
+    int64_t n_chunks;
+} frugal_document_info;
+
+/* Lists documents of a collection (NULL = "default") in id order, from `offset`, at most
+ * `limit` (0 = all). */
+frugal_status frugal_document_list(frugal_db *db, const char *collection, size_t offset,
+                                   size_t limit, frugal_document_info **out, size_t *n_out);
+void frugal_document_list_free(frugal_document_info *list, size_t n);
+
+/* Deletes one document by id (from any collection when collection is NULL). */
+frugal_status frugal_document_delete(frugal_db *db, const char *collection, int64_t id);
+/* Deletes the documents of a collection whose source equals `source`, or starts with
+ * `source` + "/" or "#" (a folder or a JSONL file). *n_deleted may be NULL. */
+frugal_status frugal_document_delete_source(frugal_db *db, const char *collection,
+                                            const char *source, size_t *n_deleted);
+
+/* ---- Search --------------------------------------------------------------------------------- */
+
+/* A metadata condition: metadata[key] equals one of values (an "in" list when n_values > 1).
+ * An array-valued field matches when any element matches. Numbers compare by their text. */
+typedef struct frugal_filter {
+    const char *key;
+    const char *const *values;
+    size_t n_values;
+} frugal_filter;
+
+typedef struct frugal_search_params {
+    const char *collection;        /* default "default" */
+    size_t k;                      /* number of hits (default 10, at most 10000) */
+    const frugal_filter *filters;  /* all must hold (AND) */
+    size_t n_filters;
+    bool group_by_document;        /* one hit per document: its best chunk (default false) */
+    bool snippets;                 /* fill hit.snippet (default true) */
+    const char *highlight_open;    /* marks around matched terms in snippets (default "[") */
+    const char *highlight_close;   /* (default "]") */
+} frugal_search_params;
+void frugal_search_default_params(frugal_search_params *params);
+
+typedef struct frugal_hit {
+    int64_t chunk_id;
+    int64_t document_id;
+    double score;          /* BM25, higher is better */
+    int ordinal;           /* chunk number within its document, from 0 */
+    char *source;
+    char *ext_id;          /* may be NULL */
+    char *title;           /* may be NULL */
+    char *heading_path;    /* "Chapter > Section", may be "" */
+    char *text;            /* the chunk's text */
+    char *snippet;         /* highlighted excerpt, NULL unless snippets */
+    char *metadata_json;
+    int64_t char_start;    /* offsets of the chunk in the document's extracted text, in code */
+    int64_t char_end;      /* points (Unicode scalar values), end exclusive */
+} frugal_hit;
+
+typedef struct frugal_results {
+    frugal_hit *hits;
+    size_t n_hits;
+    double elapsed_ms;
+} frugal_results;
+
+/* Ranks chunks of a collection against `query` (borrowed). The query is plain text: it is
+ * analyzed like the documents and never interpreted as a query language. */
+frugal_status frugal_search(frugal_db *db, const char *query, const frugal_search_params *params,
+                            frugal_results **out);
+void frugal_results_free(frugal_results *results);
+
+/* ---- Evaluation ----------------------------------------------------------------------------- */
+
+typedef struct frugal_eval_params {
+    const char *split;        /* BEIR qrels split (default "test") */
+    const char *collection;   /* collection to ingest into (default "eval") */
+    bool reuse;               /* skip ingestion when the collection already holds documents */
+    frugal_progress_fn on_progress;
+    void *ctx;
+} frugal_eval_params;
+void frugal_eval_default_params(frugal_eval_params *params);
+
+typedef struct frugal_eval_report {
+    size_t queries;           /* judged queries evaluated */
+    size_t documents;         /* documents in the collection */
+    double ndcg_at_10;        /* as pytrec_eval: graded gains, log2 discount, mean over queries */
+    double recall_at_100;
+    double mrr_at_10;
+    double latency_ms_p50;    /* per query, search only */
+    double latency_ms_p99;
+    double ingest_seconds;    /* 0 when reused */
+} frugal_eval_report;
+
+/* Evaluates BM25 search on a BEIR folder (corpus.jsonl[.gz], queries.jsonl or
+ * queries.SPLIT.jsonl, qrels/SPLIT.tsv) ingested into db. Documents rank by their best chunk. */
+frugal_status frugal_eval_beir(frugal_db *db, const char *dir, const frugal_eval_params *params,
+                               frugal_eval_report *report);
+/* The same on a Cranfield folder in SMART format (cran.all.1400, cran.qry, cranqrel). */
+frugal_status frugal_eval_cranfield(frugal_db *db, const char *dir,
+                                    const frugal_eval_params *params, frugal_eval_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FRUGAL_H */

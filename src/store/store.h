@@ -1,0 +1,164 @@
+/*
+ * store.h - the embedded SQLite store: the source of truth for collections, documents and
+ * chunks, with one FTS5 full-text index per collection.
+ *
+ * Schema (PRAGMA user_version = STORE_SCHEMA_VERSION; migrations run forward on open; a newer
+ * version is refused with FRUGAL_EVERSION):
+ *   meta(key TEXT PRIMARY KEY, value)                  -- 'generation': bumped by every write
+ *   collections(id, name UNIQUE, language, stopwords, k1, b, title_weight, heading_weight,
+ *               body_weight, created_at)
+ *   documents(id, collection_id -> collections ON DELETE CASCADE, source, ext_id, content_hash,
+ *             size, mtime, title, metadata JSON, format, text, created_at, updated_at,
+ *             UNIQUE(collection_id, source))
+ *   chunks(id, document_id -> documents ON DELETE CASCADE, ordinal, text, heading_path,
+ *          char_start, char_end, byte_start, byte_end, n_tokens)
+ *   fts_<collection id>: FTS5(title, heading, body) with rowid = chunks.id and
+ *          tokenize = 'frugal <language> <stopwords|-default->' (our analyzer, text/analyzer.h,
+ *          registered on every connection). Rows are removed by a trigger when chunks go.
+ * Connections run in WAL mode with foreign keys on and synchronous=NORMAL.
+ *
+ * Ranking: frugal_bm25(), our FTS5 auxiliary function: BM25F over the three columns with
+ * per-column weights w (tf = sum w_c tf_c, dl = sum w_c len_c), IDF as Lucene's
+ * ln(1 + (N - df + 0.5) / (df + 0.5)), score = sum over query terms of
+ * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)). Higher is better.
+ *
+ * Queries: the query text is run through the collection's analyzer by store_search itself; the
+ * resulting terms are passed to FTS5 as an OR of quoted terms marked as pre-analyzed, so user
+ * text is never FTS5 syntax.
+ *
+ * Threading: one struct store per thread.
+ */
+#ifndef FRUGAL_STORE_STORE_H
+#define FRUGAL_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+struct sqlite3;
+
+struct store_opts {
+    bool read_only;
+    int busy_timeout_ms;
+};
+
+struct collection_row {
+    int64_t id;
+    char *name;             /* owned */
+    char *language;         /* owned */
+    char *stopwords;        /* owned; NULL = language default */
+    double k1, b, title_weight, heading_weight, body_weight;
+};
+void collection_row_release(struct collection_row *c);
+
+struct document_row {
+    int64_t id;             /* set by store_document_insert */
+    int64_t collection_id;
+    const char *source;     /* borrowed in inserts; owned (char *) when filled by the store */
+    const char *ext_id;     /* may be NULL */
+    const char *content_hash;
+    int64_t size;
+    int64_t mtime;
+    const char *title;      /* may be NULL */
+    const char *metadata_json; /* NULL = "{}"; must be a JSON object (checked: EINVAL) */
+    const char *format;     /* "text", "markdown", ... */
+    const char *text;       /* the full extracted text; may be NULL */
+};
+/* Frees the strings of a row filled by store_document_find (casts away const). */
+void document_row_release(struct document_row *d);
+
+struct chunk_row {
+    int ordinal;
+    const char *text;       /* borrowed */
+    size_t text_len;
+    const char *heading_path;
+    int64_t char_start, char_end, byte_start, byte_end;
+    int64_t n_tokens;
+};
+
+frugal_status store_open(const char *path, const struct store_opts *opts, struct store **out,
+                         struct err *err);
+void store_close(struct store *st);
+struct sqlite3 *store_db(struct store *st);
+
+/* Transactions (BEGIN IMMEDIATE). Every write bumps meta.generation once per transaction. */
+frugal_status store_begin(struct store *st, struct err *err);
+frugal_status store_commit(struct store *st, struct err *err);
+void store_rollback(struct store *st);
+int64_t store_generation(struct store *st);
+
+/* Collections. _get fails with ENOTFOUND. _ensure creates `name` with defaults when missing. */
+frugal_status store_collection_get(struct store *st, const char *name, struct collection_row *out,
+                                   struct err *err);
+frugal_status store_collection_create(struct store *st, const struct collection_row *in,
+                                      int64_t *id_out, struct err *err);
+frugal_status store_collection_ensure(struct store *st, const char *name,
+                                      struct collection_row *out, struct err *err);
+frugal_status store_collection_tune(struct store *st, const struct collection_row *in,
+                                    struct err *err);
+frugal_status store_collection_delete(struct store *st, const char *name, struct err *err);
+/* Lists all collections with document and chunk counts; arrays owned by the caller. */
+frugal_status store_collection_list(struct store *st, struct collection_row **out,
+                                    int64_t **n_docs, int64_t **n_chunks, size_t *n_out,
+                                    struct err *err);
+
+/* Documents. _find fills out (owned strings) or fails with ENOTFOUND (message empty). */
+frugal_status store_document_find(struct store *st, int64_t collection_id, const char *source,
+                                  struct document_row *out, struct err *err);
+frugal_status store_document_insert(struct store *st, struct document_row *in, struct err *err);
+/* Deletes the document, its chunks and their FTS rows. ENOTFOUND when absent. */
+frugal_status store_document_delete(struct store *st, int64_t document_id, struct err *err);
+/* Calls fn for every document of the collection whose source equals prefix or starts with
+ * prefix followed by '/' or '#' (prefix NULL = all), in id order. fn's row is borrowed. */
+typedef frugal_status (*store_document_fn)(void *ctx, const struct document_row *doc,
+                                           int64_t n_chunks);
+frugal_status store_document_each(struct store *st, int64_t collection_id, const char *prefix,
+                                  size_t offset, size_t limit, store_document_fn fn, void *ctx,
+                                  struct err *err);
+
+/* Chunks: inserts a chunk of document doc (whose collection and title are given) and its FTS
+ * row. */
+frugal_status store_chunk_insert(struct store *st, const struct collection_row *coll,
+                                 int64_t document_id, const char *title,
+                                 const struct chunk_row *chunk, int64_t *chunk_id,
+                                 struct err *err);
+
+/* Search. */
+struct store_filter {
+    const char *key;
+    const char *const *values;
+    size_t n_values;
+};
+
+struct store_search_opts {
+    size_t k;
+    const struct store_filter *filters;
+    size_t n_filters;
+    bool group_by_document;
+    bool snippets;
+    const char *hl_open;
+    const char *hl_close;
+};
+
+struct store_hit {
+    int64_t chunk_id, document_id;
+    double score;
+    int ordinal;
+    char *source, *ext_id, *title, *heading_path, *text, *snippet, *metadata_json; /* owned */
+    int64_t char_start, char_end;
+};
+void store_hit_release(struct store_hit *h);
+
+/* Ranks the chunks of collection coll against query. *hits (owned, release each then
+ * frugal_free) is sorted by score descending, ties by chunk id ascending. A query with no
+ * terms after analysis gives zero hits, not an error. */
+frugal_status store_search(struct store *st, const struct collection_row *coll, const char *query,
+                           const struct store_search_opts *opts, struct store_hit **hits,
+                           size_t *n_hits, struct err *err);
+
+#endif
