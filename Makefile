@@ -54,7 +54,7 @@ $(LIB_DIR)/libfrugal.a: $(LIB_OBJ)
 
 $(LIB_DIR)/libfrugal.so: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -Wl,-soname,libfrugal.so.0 -o $@ $^ $(LIBS_ALL)
+	$(CC) -shared -Wl,-soname,libfrugal.so.0 -Wl,--version-script=src/frugal.map -o $@ $^ $(LIBS_ALL)
 
 $(BIN_DIR)/frugal: $(CLI_OBJ) $(LIB_DIR)/libfrugal.a
 	@mkdir -p $(dir $@)

@@ -149,7 +149,7 @@ typedef enum frugal_file_outcome {
     FRUGAL_FILE_UNCHANGED = 2,
     FRUGAL_FILE_DELETED = 3,
     FRUGAL_FILE_FAILED = 4,
-    FRUGAL_FILE_SKIPPED = 5, /* excluded by a glob or not a supported format */
+    FRUGAL_FILE_SKIPPED = 5, /* excluded by a glob, or found in a folder and binary */
 } frugal_file_outcome;
 
 /* Called once per document (or per file that failed). `source` and `reason` are borrowed;

@@ -57,9 +57,11 @@ frugal_status err_prefix(struct err *e, const char *fmt, ...)
     va_end(ap);
     char old[ERR_MSG_MAX];
     memcpy(old, e->msg, sizeof old);
+    /* bounded so that the compiler can see the result fits (it is truncated if not) */
+    int plen = (int)strnlen(prefix, ERR_MSG_MAX / 2);
     if (old[0] == '\0')
-        snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, frugal_strerror(e->code));
+        snprintf(e->msg, sizeof e->msg, "%.*s: %s", plen, prefix, frugal_strerror(e->code));
     else
-        snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+        snprintf(e->msg, sizeof e->msg, "%.*s: %.*s", plen, prefix, ERR_MSG_MAX / 2 - 4, old);
     return e->code;
 }

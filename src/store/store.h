@@ -3,28 +3,36 @@
  * chunks, with one FTS5 full-text index per collection.
  *
  * Schema (PRAGMA user_version = STORE_SCHEMA_VERSION; migrations run forward on open; a newer
- * version is refused with FRUGAL_EVERSION):
+ * version is refused with FRUGAL_EVERSION; PRAGMA application_id = 0x66727567 "frug", and a
+ * SQLite file that is someone else's is refused with FRUGAL_ECORRUPT):
  *   meta(key TEXT PRIMARY KEY, value)                  -- 'generation': bumped by every write
  *   collections(id, name UNIQUE, language, stopwords, k1, b, title_weight, heading_weight,
  *               body_weight, created_at)
  *   documents(id, collection_id -> collections ON DELETE CASCADE, source, ext_id, content_hash,
  *             size, mtime, title, metadata JSON, format, text, created_at, updated_at,
  *             UNIQUE(collection_id, source))
- *   chunks(id, document_id -> documents ON DELETE CASCADE, ordinal, text, heading_path,
- *          char_start, char_end, byte_start, byte_end, n_tokens)
+ *   chunks(id, document_id -> documents ON DELETE CASCADE, collection_id (a copy of the
+ *          document's, for the trigger below), ordinal, text, heading_path, char_start,
+ *          char_end, byte_start, byte_end, n_tokens)
  *   fts_<collection id>: FTS5(title, heading, body) with rowid = chunks.id and
- *          tokenize = 'frugal <language> <stopwords|-default->' (our analyzer, text/analyzer.h,
- *          registered on every connection). Rows are removed by a trigger when chunks go.
- * Connections run in WAL mode with foreign keys on and synchronous=NORMAL.
+ *          tokenize = 'frugal <language> [<stopwords>]' (our analyzer, text/analyzer.h,
+ *          registered on every connection; no stopwords argument = the language default).
+ *          Trigger fts_<id>_chunk_deleted removes the row when its chunk goes (also through
+ *          ON DELETE CASCADE). Collection ids are AUTOINCREMENT, never reused.
+ * Connections run in WAL mode with foreign keys on and synchronous=NORMAL. Every writable open
+ * creates the "default" collection when it is missing. Writes on a read-only store: EINVAL.
  *
  * Ranking: frugal_bm25(), our FTS5 auxiliary function: BM25F over the three columns with
  * per-column weights w (tf = sum w_c tf_c, dl = sum w_c len_c), IDF as Lucene's
  * ln(1 + (N - df + 0.5) / (df + 0.5)), score = sum over query terms of
- * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)). Higher is better.
+ * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)). Higher is better. N is the
+ * number of chunks in the collection, df the number of chunks holding the term in any field,
+ * len_c a field's length in terms, avgdl = sum w_c * (mean len_c over the collection). A term
+ * repeated in the query counts once per occurrence (as Lucene does).
  *
  * Queries: the query text is run through the collection's analyzer by store_search itself; the
- * resulting terms are passed to FTS5 as an OR of quoted terms marked as pre-analyzed, so user
- * text is never FTS5 syntax.
+ * resulting terms (the first 1024) are passed to FTS5 as an OR of quoted terms marked as
+ * pre-analyzed, so user text is never FTS5 syntax.
  *
  * Threading: one struct store per thread.
  */
@@ -38,13 +46,16 @@
 #include "base/err.h"
 
 #define STORE_SCHEMA_VERSION 1
+#define STORE_DEFAULT_K1 0.9
+#define STORE_DEFAULT_B 0.4
+#define STORE_MAX_K 10000 /* store_search caps k here */
 
 struct store;
 struct sqlite3;
 
 struct store_opts {
-    bool read_only;
-    int busy_timeout_ms;
+    bool read_only;      /* a missing database is then ENOTFOUND, an old schema EVERSION */
+    int busy_timeout_ms; /* opts == NULL: 5000 */
 };
 
 struct collection_row {
@@ -86,13 +97,21 @@ frugal_status store_open(const char *path, const struct store_opts *opts, struct
 void store_close(struct store *st);
 struct sqlite3 *store_db(struct store *st);
 
-/* Transactions (BEGIN IMMEDIATE). Every write bumps meta.generation once per transaction. */
+/* Transactions (BEGIN IMMEDIATE; EBUSY when another writer holds the lock past the busy
+ * timeout). Every write bumps meta.generation once per transaction. Write functions called
+ * outside store_begin run in a transaction of their own; inside one, a failing call undoes
+ * only itself (savepoint), so the caller may still commit. store_generation reads the
+ * committed value (or this transaction's), -1 on error. */
 frugal_status store_begin(struct store *st, struct err *err);
 frugal_status store_commit(struct store *st, struct err *err);
 void store_rollback(struct store *st);
 int64_t store_generation(struct store *st);
 
-/* Collections. _get fails with ENOTFOUND. _ensure creates `name` with defaults when missing. */
+/* Collections. _get fails with ENOTFOUND. _ensure creates `name` with defaults when missing.
+ * _create: EINVAL for a bad name (1..128 of [A-Za-z0-9_.-]), an unknown language (NULL =
+ * "english"), stopwords with characters other than letters, digits, spaces, commas,
+ * apostrophes and hyphens, k1 < 0, b outside [0, 1] or a negative weight; EEXIST when taken.
+ * _tune changes k1, b and the weights of collection in->name (same checks; ENOTFOUND). */
 frugal_status store_collection_get(struct store *st, const char *name, struct collection_row *out,
                                    struct err *err);
 frugal_status store_collection_create(struct store *st, const struct collection_row *in,
@@ -107,14 +126,19 @@ frugal_status store_collection_list(struct store *st, struct collection_row **ou
                                     int64_t **n_docs, int64_t **n_chunks, size_t *n_out,
                                     struct err *err);
 
-/* Documents. _find fills out (owned strings) or fails with ENOTFOUND (message empty). */
+/* Documents. _find fills out (owned strings, text included) or fails with ENOTFOUND (message
+ * empty). _insert: EEXIST when the source is taken in the collection, ENOTFOUND when the
+ * collection is missing, EINVAL when metadata_json is not a JSON object (stored minified). */
 frugal_status store_document_find(struct store *st, int64_t collection_id, const char *source,
                                   struct document_row *out, struct err *err);
 frugal_status store_document_insert(struct store *st, struct document_row *in, struct err *err);
 /* Deletes the document, its chunks and their FTS rows. ENOTFOUND when absent. */
 frugal_status store_document_delete(struct store *st, int64_t document_id, struct err *err);
 /* Calls fn for every document of the collection whose source equals prefix or starts with
- * prefix followed by '/' or '#' (prefix NULL = all), in id order. fn's row is borrowed. */
+ * prefix followed by '/' or '#' (a prefix ending in '/' or '#': starts with prefix; NULL =
+ * all), in id order, skipping `offset` and stopping after `limit` (0 = no limit). fn's row is
+ * borrowed, has text == NULL, and fn may write (even delete that document): rows are read in
+ * batches before fn sees them. A non-OK return from fn stops the walk and is returned. */
 typedef frugal_status (*store_document_fn)(void *ctx, const struct document_row *doc,
                                            int64_t n_chunks);
 frugal_status store_document_each(struct store *st, int64_t collection_id, const char *prefix,
@@ -122,13 +146,17 @@ frugal_status store_document_each(struct store *st, int64_t collection_id, const
                                   struct err *err);
 
 /* Chunks: inserts a chunk of document doc (whose collection and title are given) and its FTS
- * row. */
+ * row. ENOTFOUND when the document is not in coll. chunk_id may be NULL. */
 frugal_status store_chunk_insert(struct store *st, const struct collection_row *coll,
                                  int64_t document_id, const char *title,
                                  const struct chunk_row *chunk, int64_t *chunk_id,
                                  struct err *err);
 
-/* Search. */
+/* Search. A filter matches a document whose metadata value at key (a top-level key, taken
+ * literally: "a.b" is one key) equals one of the values as text: a string itself, an integer
+ * in decimal ("2020"), a real as SQLite prints it ("1.5"), true/false as "true"/"false"; an
+ * array matches when any element does. Filters AND together. EINVAL: a key holding '"' or a
+ * control character, no values, more than 1000 values in all. */
 struct store_filter {
     const char *key;
     const char *const *values;
@@ -136,13 +164,14 @@ struct store_filter {
 };
 
 struct store_search_opts {
-    size_t k;
+    size_t k;                  /* capped at STORE_MAX_K; 0 gives no hits */
     const struct store_filter *filters;
     size_t n_filters;
-    bool group_by_document;
-    bool snippets;
-    const char *hl_open;
-    const char *hl_close;
+    bool group_by_document;    /* one hit per document: its best chunk (ties: lowest id) */
+    bool snippets;             /* FTS5 snippet() of the body, 24 tokens, '…' at cuts; the
+                                  start of the text when only the title or heading matched */
+    const char *hl_open;       /* NULL = "<b>" */
+    const char *hl_close;      /* NULL = "</b>" */
 };
 
 struct store_hit {

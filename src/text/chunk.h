@@ -15,6 +15,13 @@
  * stay chunks of their own (they are real content). Empty documents give no chunks.
  *
  * Token count: words as runs of non-space characters; every CJK character counts as one.
+ *
+ * Precisely: tables and code are split at lines (a row is their sentence) rather than at
+ * sentences; a sentence or line over the target is cut into pieces of overlap_tokens words
+ * (target_tokens when overlap_tokens is 0) so that its windows overlap too; the overlap taken is
+ * min(overlap_tokens, target_tokens - what the window must take next), so a chunk never passes
+ * target_tokens; blocks without tokens are skipped (an empty heading changes no path). Chunk
+ * text never starts or ends with whitespace. Heading levels outside 1..6 are clamped.
  */
 #ifndef FRUGAL_TEXT_CHUNK_H
 #define FRUGAL_TEXT_CHUNK_H
@@ -61,7 +68,9 @@ struct chunked {
 };
 
 void chunk_default_opts(struct chunk_opts *opts);
-/* Fills out (which must be zero-initialized or released) from the blocks (borrowed). */
+/* Fills out (which must be zero-initialized or released) from the blocks (borrowed). opts may
+ * be NULL (defaults). FRUGAL_EINVAL when target_tokens is 0 or overlap_tokens >= target_tokens;
+ * FRUGAL_ENOMEM. On failure out is released. out->text.ptr is non-NULL on success. */
 frugal_status chunk_document(const struct block *blocks, size_t n_blocks,
                              const struct chunk_opts *opts, struct chunked *out, struct err *err);
 void chunked_release(struct chunked *c);

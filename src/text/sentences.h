@@ -8,6 +8,11 @@
  * "Mrs.", "Prof.", "Fig.", "Figs.", "Eq.", "No.", "vs.", "al.", "approx.", "Inc.", "Ltd.",
  * "St.", "Jr.", "cf.", "Vol.", "pp.", months, ...), single-letter initials ("J. R. R. Tolkien"),
  * decimals ("3.14") and ellipses inside a sentence.
+ *
+ * Precisely: "uppercase" includes letters of caseless scripts (category Lo); abbreviations match
+ * case-insensitively, "No." only before a digit ("said no. Then" ends); dotted single letters
+ * ("U.S.", "a.m.") count as initials; CJK terminators end a sentence with no space after them.
+ * Invalid UTF-8 is read as U+FFFD (part of a sentence).
  */
 #ifndef FRUGAL_TEXT_SENTENCES_H
 #define FRUGAL_TEXT_SENTENCES_H

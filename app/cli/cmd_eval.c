@@ -1,0 +1,213 @@
+/*
+ * cmd_eval.c - `frugal eval beir DIR` and `frugal eval cranfield DIR`: ingest a judged test
+ * collection, run its queries and print nDCG@10, recall@100, MRR@10 and search latency.
+ *
+ * Without --db on the command line ($FRUGAL_DB does not count: an evaluation should not fill the
+ * user's everyday database by accident) the work happens in a temporary database in a fresh
+ * folder under $TMPDIR (else /tmp), removed afterwards, also when the command is interrupted by
+ * SIGINT, SIGTERM or SIGHUP: the handler only calls unlink and rmdir, which are
+ * async-signal-safe, then re-raises the signal.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum { OPT_SPLIT = 0x200, OPT_REUSE, OPT_JSON };
+
+static const struct option eval_longopts[] = {
+    {"split", required_argument, NULL, OPT_SPLIT},
+    {"collection", required_argument, NULL, 'c'},
+    {"reuse", no_argument, NULL, OPT_REUSE},
+    {"json", no_argument, NULL, OPT_JSON},
+    {NULL, 0, NULL, 0},
+};
+
+void cmd_eval_help(FILE *out)
+{
+    fputs("Usage: frugal eval beir DIR [--split S] [--collection C] [--reuse] [--json]\n"
+          "       frugal eval cranfield DIR [--collection C] [--reuse] [--json]\n"
+          "\n"
+          "Ingests a judged test collection, runs its queries with BM25 and prints nDCG@10,\n"
+          "recall@100 and MRR@10 (as pytrec_eval) and the search latency per query.\n"
+          "  beir       DIR holds corpus.jsonl[.gz], queries.jsonl or queries.SPLIT.jsonl and\n"
+          "             qrels/SPLIT.tsv\n"
+          "  cranfield  DIR holds cran.all.1400, cran.qry and cranqrel (SMART format)\n"
+          "\n"
+          "Without --db on the command line the evaluation runs in a temporary database under\n"
+          "$TMPDIR (else /tmp) that is removed afterwards; $FRUGAL_DB is not used. With --db the\n"
+          "documents stay in that database, in the collection named by --collection.\n"
+          "\n"
+          "Options:\n"
+          "  --split S            the BEIR qrels split (default test)\n"
+          "  -c, --collection C   the collection to ingest into (default eval)\n"
+          "  --reuse              skip ingestion when the collection already holds documents\n"
+          "                       (useful with --db)\n"
+          "  --json               one JSON object with the keys \"ndcg@10\", \"recall@100\",\n"
+          "                       \"mrr@10\", \"queries\", \"latency_ms_p50\", \"latency_ms_p99\",\n"
+          "                       \"documents\" and \"ingest_seconds\"\n"
+          "  --db PATH, -q/--quiet, -v/--verbose, -h/--help as for every verb\n",
+          out);
+}
+
+/* The temporary database, for the signal handler: fixed buffers, filled before it is set. */
+enum { TMP_PATH_MAX = 4096 };
+static char tmp_dir[TMP_PATH_MAX];
+static char tmp_files[4][TMP_PATH_MAX + 32]; /* db, -wal, -shm, -journal */
+static volatile sig_atomic_t tmp_armed;
+
+static void remove_tmp(void)
+{
+    if (!tmp_armed)
+        return;
+    for (size_t i = 0; i < 4; i++)
+        unlink(tmp_files[i]);
+    rmdir(tmp_dir);
+}
+
+static void on_signal(int sig)
+{
+    remove_tmp();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Makes the temporary folder and points cli->db_path into it. */
+static int make_tmp_db(struct cli *cli)
+{
+    static const char *const suffixes[4] = {"", "-wal", "-shm", "-journal"};
+    const char *base = getenv("TMPDIR");
+    int n;
+
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    n = snprintf(tmp_dir, sizeof(tmp_dir), "%s/frugal-eval-XXXXXX", base);
+    if (n < 0 || (size_t)n >= sizeof(tmp_dir) - 32)
+        return cli_error("$TMPDIR is too long");
+    if (mkdtemp(tmp_dir) == NULL)
+        return cli_error("%s: cannot make a temporary folder", tmp_dir);
+    for (size_t i = 0; i < 4; i++)
+        snprintf(tmp_files[i], sizeof(tmp_files[i]), "%s/eval.db%s", tmp_dir, suffixes[i]);
+    tmp_armed = 1;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    cli->db_path = tmp_files[0];
+    if (cli->verbose)
+        fprintf(stderr, "frugal: evaluating in temporary database %s\n", tmp_files[0]);
+    return CLI_EXIT_OK;
+}
+
+static void on_progress(void *ctx, size_t done, size_t total)
+{
+    cli_progress_update(ctx, done, total);
+}
+
+static int print_report(const frugal_eval_report *r, bool json)
+{
+    cJSON *obj;
+
+    if (!json) {
+        printf("queries         %zu\n", r->queries);
+        printf("documents       %zu\n", r->documents);
+        printf("nDCG@10         %.4f\n", r->ndcg_at_10);
+        printf("recall@100      %.4f\n", r->recall_at_100);
+        printf("MRR@10          %.4f\n", r->mrr_at_10);
+        printf("latency p50     %.2f ms\n", r->latency_ms_p50);
+        printf("latency p99     %.2f ms\n", r->latency_ms_p99);
+        printf("ingest          %.1f s\n", r->ingest_seconds);
+        return CLI_EXIT_OK;
+    }
+    obj = cJSON_CreateObject();
+    cJSON_AddNumberToObject(obj, "ndcg@10", r->ndcg_at_10);
+    cJSON_AddNumberToObject(obj, "recall@100", r->recall_at_100);
+    cJSON_AddNumberToObject(obj, "mrr@10", r->mrr_at_10);
+    cJSON_AddNumberToObject(obj, "queries", (double)r->queries);
+    cJSON_AddNumberToObject(obj, "latency_ms_p50", r->latency_ms_p50);
+    cJSON_AddNumberToObject(obj, "latency_ms_p99", r->latency_ms_p99);
+    cJSON_AddNumberToObject(obj, "documents", (double)r->documents);
+    cJSON_AddNumberToObject(obj, "ingest_seconds", r->ingest_seconds);
+    return cli_print_json(obj);
+}
+
+static int run_eval(struct cli *cli, bool beir, const char *dir, frugal_eval_params *params,
+                    bool json)
+{
+    struct cli_progress progress;
+    frugal_eval_report report;
+    frugal_status st;
+    frugal_db *db;
+    int rc;
+
+    db = cli_open_db(cli, false);
+    if (db == NULL)
+        return CLI_EXIT_FAIL;
+    cli_progress_init(&progress, cli, "queries");
+    params->on_progress = on_progress;
+    params->ctx = &progress;
+    memset(&report, 0, sizeof(report));
+    if (beir)
+        st = frugal_eval_beir(db, dir, params, &report);
+    else
+        st = frugal_eval_cranfield(db, dir, params, &report);
+    cli_progress_end(&progress);
+    rc = st == FRUGAL_OK ? print_report(&report, json) : cli_fail(db, st);
+    frugal_close(db);
+    return rc;
+}
+
+int cmd_eval(struct cli *cli, int argc, char **argv)
+{
+    frugal_eval_params params;
+    bool json = false;
+    bool split_given = false;
+    struct cli_parser p;
+    bool beir;
+    int rc;
+    int c;
+
+    frugal_eval_default_params(&params);
+    cli_parser_init(&p, cli, argc, argv, "c:", eval_longopts);
+    while ((c = cli_parser_next(&p)) != CLI_OPT_END) {
+        switch (c) {
+        case CLI_OPT_HELP:
+            cmd_eval_help(stdout);
+            return CLI_EXIT_OK;
+        case CLI_OPT_ERROR:
+            return CLI_EXIT_USAGE;
+        case OPT_SPLIT:
+            params.split = optarg;
+            split_given = true;
+            break;
+        case 'c':
+            params.collection = optarg;
+            break;
+        case OPT_REUSE:
+            params.reuse = true;
+            break;
+        case OPT_JSON:
+            json = true;
+            break;
+        default:
+            return cli_usage(cli, "unexpected option");
+        }
+    }
+    if (argc - optind != 2)
+        return cli_usage(cli, "wants a kind (beir or cranfield) and a folder");
+    beir = strcmp(argv[optind], "beir") == 0;
+    if (!beir && strcmp(argv[optind], "cranfield") != 0)
+        return cli_usage(cli, "unknown kind '%s' (beir or cranfield)", argv[optind]);
+    if (!beir && split_given)
+        return cli_usage(cli, "--split applies to beir only");
+    if (!cli->db_given) {
+        rc = make_tmp_db(cli);
+        if (rc != CLI_EXIT_OK)
+            return rc;
+    }
+    rc = run_eval(cli, beir, argv[optind + 1], &params, json);
+    remove_tmp();
+    tmp_armed = 0;
+    return rc;
+}

@@ -1,0 +1,667 @@
+/*
+ * frugal.c - implements include/frugal.h on top of the subsystems: the store (SQLite, FTS5),
+ * the ingestion pipeline and the text layer. It is the only file that sees all of them; it
+ * validates public arguments, keeps the last error message on the handle, and converts
+ * internal rows into the public structs. Evaluation (frugal_eval_*) lives in src/eval/eval.c,
+ * a client of this API.
+ *
+ * Threading: a frugal_db is used by one thread at a time (see frugal.h).
+ */
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/fs.h"
+#include "frugal.h"
+#include "frugal_internal.h"
+#include "ingest/pipeline.h"
+#include "store/store.h"
+#include "text/analyzer.h"
+#include "text/normalize.h"
+
+#define MAX_SEARCH_K 10000
+
+struct frugal_db {
+    struct store *st;
+    struct err err;   /* the last failure, for frugal_errmsg */
+};
+
+const char *frugal_version(void)
+{
+    return FRUGAL_VERSION_STRING;
+}
+
+/* Records rc with a message (when the callee left none) and returns rc. */
+static frugal_status fail(frugal_db *db, frugal_status rc)
+{
+    if (rc != FRUGAL_OK && db->err.msg[0] == '\0')
+        err_set(&db->err, rc, "%s", frugal_strerror(rc));
+    return rc;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- Database ---- */
+
+void frugal_open_default_params(frugal_open_params *params)
+{
+    memset(params, 0, sizeof *params);
+    params->busy_timeout_ms = 5000;
+}
+
+frugal_status frugal_open(const char *path, const frugal_open_params *params, frugal_db **out)
+{
+    *out = NULL;
+    frugal_open_params defaults;
+    if (params == NULL) {
+        frugal_open_default_params(&defaults);
+        params = &defaults;
+    }
+    frugal_db *db = frugal_calloc(1, sizeof *db);
+    if (db == NULL)
+        return FRUGAL_ENOMEM;
+    *out = db;
+    err_clear(&db->err);
+    if (path == NULL || path[0] == '\0')
+        return err_set(&db->err, FRUGAL_EINVAL, "no database path given");
+    struct store_opts so = {.read_only = params->read_only,
+                            .busy_timeout_ms = params->busy_timeout_ms};
+    return fail(db, store_open(path, &so, &db->st, &db->err));
+}
+
+void frugal_close(frugal_db *db)
+{
+    if (db == NULL)
+        return;
+    store_close(db->st);
+    frugal_free(db);
+}
+
+const char *frugal_errmsg(const frugal_db *db)
+{
+    if (db == NULL)
+        return "out of memory";
+    return db->err.msg;
+}
+
+void db_set_error(frugal_db *db, frugal_status code, const char *msg)
+{
+    if (db != NULL)
+        err_set(&db->err, code, "%s", msg != NULL ? msg : frugal_strerror(code));
+}
+
+/* Every entry point starts here: clears the last message and checks the handle is usable. */
+static frugal_status enter(frugal_db *db)
+{
+    err_clear(&db->err);
+    if (db->st == NULL)
+        return err_set(&db->err, FRUGAL_EINVAL, "the database is not open");
+    return FRUGAL_OK;
+}
+
+/* ---- Collections ---- */
+
+void frugal_collection_default_params(frugal_collection_params *params)
+{
+    memset(params, 0, sizeof *params);
+    params->language = "english";
+    params->k1 = 0.9;
+    params->b = 0.4;
+    params->title_weight = 1.0;
+    params->heading_weight = 1.0;
+    params->body_weight = 1.0;
+}
+
+static frugal_status check_bm25(frugal_db *db, const frugal_collection_params *p)
+{
+    if (!(p->k1 >= 0.0 && p->k1 <= 100.0))
+        return err_set(&db->err, FRUGAL_EINVAL, "k1 must be in [0, 100], got %g", p->k1);
+    if (!(p->b >= 0.0 && p->b <= 1.0))
+        return err_set(&db->err, FRUGAL_EINVAL, "b must be in [0, 1], got %g", p->b);
+    if (!(p->title_weight >= 0.0 && p->heading_weight >= 0.0 && p->body_weight > 0.0))
+        return err_set(&db->err, FRUGAL_EINVAL,
+                       "field weights must be >= 0 (and the body weight > 0)");
+    return FRUGAL_OK;
+}
+
+static void row_from_params(struct collection_row *row, const char *name,
+                            const frugal_collection_params *p)
+{
+    memset(row, 0, sizeof *row);
+    row->name = (char *)name;
+    row->language = (char *)(p->language != NULL ? p->language : "english");
+    row->stopwords = (char *)p->stopwords;
+    row->k1 = p->k1;
+    row->b = p->b;
+    row->title_weight = p->title_weight;
+    row->heading_weight = p->heading_weight;
+    row->body_weight = p->body_weight;
+}
+
+frugal_status frugal_collection_create(frugal_db *db, const char *name,
+                                       const frugal_collection_params *params)
+{
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    frugal_collection_params defaults;
+    if (params == NULL) {
+        frugal_collection_default_params(&defaults);
+        params = &defaults;
+    }
+    if (name == NULL)
+        return err_set(&db->err, FRUGAL_EINVAL, "no collection name given");
+    const char *lang = params->language != NULL ? params->language : "english";
+    if (!analyzer_language_ok(lang))
+        return err_set(&db->err, FRUGAL_EINVAL,
+                       "unknown language '%s' (use a Snowball stemmer name such as english, "
+                       "french, german, or none)", lang);
+    rc = check_bm25(db, params);
+    if (rc != FRUGAL_OK)
+        return rc;
+    struct collection_row row;
+    row_from_params(&row, name, params);
+    return fail(db, store_collection_create(db->st, &row, NULL, &db->err));
+}
+
+frugal_status frugal_collection_tune(frugal_db *db, const char *name,
+                                     const frugal_collection_params *params)
+{
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    if (name == NULL || params == NULL)
+        return err_set(&db->err, FRUGAL_EINVAL, "collection name and parameters are required");
+    rc = check_bm25(db, params);
+    if (rc != FRUGAL_OK)
+        return rc;
+    struct collection_row row;
+    row_from_params(&row, name, params);
+    return fail(db, store_collection_tune(db->st, &row, &db->err));
+}
+
+frugal_status frugal_collection_delete(frugal_db *db, const char *name)
+{
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    if (name == NULL)
+        return err_set(&db->err, FRUGAL_EINVAL, "no collection name given");
+    return fail(db, store_collection_delete(db->st, name, &db->err));
+}
+
+frugal_status frugal_collection_list(frugal_db *db, frugal_collection_info **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    struct collection_row *rows = NULL;
+    int64_t *n_docs = NULL;
+    int64_t *n_chunks = NULL;
+    size_t n = 0;
+    rc = store_collection_list(db->st, &rows, &n_docs, &n_chunks, &n, &db->err);
+    if (rc != FRUGAL_OK)
+        return fail(db, rc);
+    frugal_collection_info *info = frugal_calloc(n > 0 ? n : 1, sizeof *info);
+    if (info == NULL)
+        rc = err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (info != NULL) {
+            /* move the strings over */
+            info[i].id = rows[i].id;
+            info[i].name = rows[i].name;
+            info[i].language = rows[i].language;
+            info[i].stopwords = rows[i].stopwords;
+            rows[i].name = rows[i].language = rows[i].stopwords = NULL;
+            info[i].k1 = rows[i].k1;
+            info[i].b = rows[i].b;
+            info[i].title_weight = rows[i].title_weight;
+            info[i].heading_weight = rows[i].heading_weight;
+            info[i].body_weight = rows[i].body_weight;
+            info[i].n_documents = n_docs[i];
+            info[i].n_chunks = n_chunks[i];
+        }
+        collection_row_release(&rows[i]);
+    }
+    frugal_free(rows);
+    frugal_free(n_docs);
+    frugal_free(n_chunks);
+    if (rc == FRUGAL_OK) {
+        *out = info;
+        *n_out = n;
+    }
+    return rc;
+}
+
+void frugal_collection_list_free(frugal_collection_info *list, size_t n)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        frugal_free(list[i].name);
+        frugal_free(list[i].language);
+        frugal_free(list[i].stopwords);
+    }
+    frugal_free(list);
+}
+
+/* ---- Ingestion ---- */
+
+void frugal_ingest_default_params(frugal_ingest_params *params)
+{
+    memset(params, 0, sizeof *params);
+    params->collection = "default";
+    params->chunk_tokens = 200;
+    params->chunk_overlap = 40;
+    params->max_file_bytes = (size_t)64 << 20;
+    params->pdf_timeout_s = 60;
+}
+
+static frugal_status ingest(frugal_db *db, const char *const *paths, size_t n_paths, bool sync,
+                            const frugal_ingest_params *params, frugal_ingest_report *report)
+{
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    frugal_ingest_params defaults;
+    if (params == NULL) {
+        frugal_ingest_default_params(&defaults);
+        params = &defaults;
+    }
+    frugal_ingest_report scratch;
+    if (report == NULL)
+        report = &scratch;
+    return fail(db, pipeline_run(db->st, paths, n_paths, sync, params, report, &db->err));
+}
+
+frugal_status frugal_ingest(frugal_db *db, const char *const *paths, size_t n_paths,
+                            const frugal_ingest_params *params, frugal_ingest_report *report)
+{
+    return ingest(db, paths, n_paths, false, params, report);
+}
+
+frugal_status frugal_sync(frugal_db *db, const char *dir, const frugal_ingest_params *params,
+                          frugal_ingest_report *report)
+{
+    return ingest(db, &dir, 1, true, params, report);
+}
+
+frugal_status frugal_ingest_buffer(frugal_db *db, const char *name, const void *data, size_t len,
+                                   const frugal_ingest_params *params,
+                                   frugal_ingest_report *report)
+{
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    if (name == NULL || name[0] == '\0' || (data == NULL && len > 0))
+        return err_set(&db->err, FRUGAL_EINVAL, "a name and data are required");
+    frugal_ingest_params defaults;
+    if (params == NULL) {
+        frugal_ingest_default_params(&defaults);
+        params = &defaults;
+    }
+    frugal_ingest_report scratch;
+    if (report == NULL)
+        report = &scratch;
+    return fail(db, pipeline_buffer(db->st, name, data, len, params, report, &db->err));
+}
+
+/* ---- Documents ---- */
+
+struct doc_list {
+    const char *collection;
+    frugal_document_info *v;
+    size_t n, cap;
+};
+
+static frugal_status doc_list_add(void *ctx, const struct document_row *d, int64_t n_chunks)
+{
+    struct doc_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        frugal_document_info *v = frugal_reallocarray(l->v, cap, sizeof *v);
+        if (v == NULL)
+            return FRUGAL_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    frugal_document_info *o = &l->v[l->n];
+    memset(o, 0, sizeof *o);
+    o->id = d->id;
+    o->size = d->size;
+    o->mtime = d->mtime;
+    o->n_chunks = n_chunks;
+    o->collection = frugal_strdup(l->collection);
+    o->source = frugal_strdup(d->source);
+    o->ext_id = frugal_strdup(d->ext_id);
+    o->title = frugal_strdup(d->title);
+    o->content_hash = frugal_strdup(d->content_hash);
+    o->metadata_json = frugal_strdup(d->metadata_json != NULL ? d->metadata_json : "{}");
+    l->n++;
+    if (o->collection == NULL || o->source == NULL || o->content_hash == NULL ||
+        o->metadata_json == NULL || (d->ext_id != NULL && o->ext_id == NULL) ||
+        (d->title != NULL && o->title == NULL))
+        return FRUGAL_ENOMEM;
+    return FRUGAL_OK;
+}
+
+frugal_status frugal_document_list(frugal_db *db, const char *collection, size_t offset,
+                                   size_t limit, frugal_document_info **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    struct collection_row coll;
+    rc = store_collection_get(db->st, collection != NULL ? collection : "default", &coll,
+                              &db->err);
+    if (rc != FRUGAL_OK)
+        return fail(db, rc);
+    struct doc_list l = {.collection = coll.name};
+    rc = store_document_each(db->st, coll.id, NULL, offset, limit, doc_list_add, &l, &db->err);
+    collection_row_release(&coll);
+    if (rc != FRUGAL_OK) {
+        frugal_document_list_free(l.v, l.n);
+        return fail(db, rc);
+    }
+    *out = l.v;
+    *n_out = l.n;
+    return FRUGAL_OK;
+}
+
+void frugal_document_list_free(frugal_document_info *list, size_t n)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        frugal_free(list[i].collection);
+        frugal_free(list[i].source);
+        frugal_free(list[i].ext_id);
+        frugal_free(list[i].title);
+        frugal_free(list[i].content_hash);
+        frugal_free(list[i].metadata_json);
+    }
+    frugal_free(list);
+}
+
+/* The collection id of document `id`, or ENOTFOUND. */
+static frugal_status document_collection(frugal_db *db, int64_t id, int64_t *coll_id)
+{
+    sqlite3 *sdb = store_db(db->st);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(sdb, "SELECT collection_id FROM documents WHERE id = ?", -1, &stmt,
+                           NULL) != SQLITE_OK)
+        return err_set(&db->err, FRUGAL_EIO, "store: %s", sqlite3_errmsg(sdb));
+    sqlite3_bind_int64(stmt, 1, id);
+    frugal_status rc = FRUGAL_OK;
+    int s = sqlite3_step(stmt);
+    if (s == SQLITE_ROW)
+        *coll_id = sqlite3_column_int64(stmt, 0);
+    else if (s == SQLITE_DONE)
+        rc = err_set(&db->err, FRUGAL_ENOTFOUND, "no document with id %lld", (long long)id);
+    else
+        rc = err_set(&db->err, FRUGAL_EIO, "store: %s", sqlite3_errmsg(sdb));
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static frugal_status delete_in_txn(frugal_db *db, const int64_t *ids, size_t n)
+{
+    frugal_status rc = store_begin(db->st, &db->err);
+    for (size_t i = 0; i < n && rc == FRUGAL_OK; i++)
+        rc = store_document_delete(db->st, ids[i], &db->err);
+    if (rc == FRUGAL_OK)
+        return store_commit(db->st, &db->err);
+    store_rollback(db->st);
+    return rc;
+}
+
+frugal_status frugal_document_delete(frugal_db *db, const char *collection, int64_t id)
+{
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    int64_t coll_id = 0;
+    rc = document_collection(db, id, &coll_id);
+    if (rc == FRUGAL_OK && collection != NULL) {
+        struct collection_row coll;
+        rc = store_collection_get(db->st, collection, &coll, &db->err);
+        if (rc == FRUGAL_OK) {
+            if (coll.id != coll_id)
+                rc = err_set(&db->err, FRUGAL_ENOTFOUND,
+                             "no document with id %lld in collection '%s'", (long long)id,
+                             collection);
+            collection_row_release(&coll);
+        }
+    }
+    if (rc == FRUGAL_OK)
+        rc = delete_in_txn(db, &id, 1);
+    return fail(db, rc);
+}
+
+struct id_list {
+    int64_t *v;
+    size_t n, cap;
+};
+
+static frugal_status id_list_add(void *ctx, const struct document_row *d, int64_t n_chunks)
+{
+    struct id_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        int64_t *v = frugal_reallocarray(l->v, cap, sizeof *v);
+        if (v == NULL)
+            return FRUGAL_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = d->id;
+    return FRUGAL_OK;
+}
+
+/* An absolute spelling of source: its realpath when it exists, else cwd + "/" + source for a
+ * relative path, else source itself. Owned. */
+static char *absolute_source(const char *source)
+{
+    char *real = fs_realpath(source);
+    if (real != NULL || source[0] == '/')
+        return real != NULL ? real : frugal_strdup(source);
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        return frugal_strdup(source);
+    struct buf b;
+    buf_init(&b, 0);
+    if (buf_printf(&b, "%s/%s", cwd, source) != FRUGAL_OK) {
+        buf_release(&b);
+        return NULL;
+    }
+    return buf_detach(&b);
+}
+
+frugal_status frugal_document_delete_source(frugal_db *db, const char *collection,
+                                            const char *source, size_t *n_deleted)
+{
+    if (n_deleted != NULL)
+        *n_deleted = 0;
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    if (source == NULL || source[0] == '\0')
+        return err_set(&db->err, FRUGAL_EINVAL, "no source given");
+    struct collection_row coll;
+    rc = store_collection_get(db->st, collection != NULL ? collection : "default", &coll,
+                              &db->err);
+    if (rc != FRUGAL_OK)
+        return fail(db, rc);
+    struct id_list ids = {0};
+    rc = store_document_each(db->st, coll.id, source, 0, 0, id_list_add, &ids, &db->err);
+    if (rc == FRUGAL_OK && ids.n == 0) {
+        char *abs = absolute_source(source);
+        if (abs == NULL)
+            rc = err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
+        else
+            rc = store_document_each(db->st, coll.id, abs, 0, 0, id_list_add, &ids, &db->err);
+        frugal_free(abs);
+    }
+    if (rc == FRUGAL_OK && ids.n == 0)
+        rc = err_set(&db->err, FRUGAL_ENOTFOUND, "no document with source '%s' in collection '%s'",
+                     source, coll.name);
+    if (rc == FRUGAL_OK)
+        rc = delete_in_txn(db, ids.v, ids.n);
+    if (rc == FRUGAL_OK && n_deleted != NULL)
+        *n_deleted = ids.n;
+    frugal_free(ids.v);
+    collection_row_release(&coll);
+    return fail(db, rc);
+}
+
+/* ---- Search ---- */
+
+void frugal_search_default_params(frugal_search_params *params)
+{
+    memset(params, 0, sizeof *params);
+    params->collection = "default";
+    params->k = 10;
+    params->snippets = true;
+    params->highlight_open = "[";
+    params->highlight_close = "]";
+}
+
+frugal_status frugal_search(frugal_db *db, const char *query, const frugal_search_params *params,
+                            frugal_results **out)
+{
+    *out = NULL;
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    frugal_search_params defaults;
+    if (params == NULL) {
+        frugal_search_default_params(&defaults);
+        params = &defaults;
+    }
+    if (query == NULL)
+        return err_set(&db->err, FRUGAL_EINVAL, "no query given");
+    if (params->k == 0 || params->k > MAX_SEARCH_K)
+        return err_set(&db->err, FRUGAL_EINVAL, "k must be between 1 and %d, got %zu",
+                       MAX_SEARCH_K, params->k);
+    for (size_t i = 0; i < params->n_filters; i++) {
+        if (params->filters[i].key == NULL || params->filters[i].n_values == 0)
+            return err_set(&db->err, FRUGAL_EINVAL, "filter %zu needs a key and a value", i + 1);
+    }
+    double t0 = now_ms();
+    struct collection_row coll;
+    rc = store_collection_get(db->st, params->collection != NULL ? params->collection : "default",
+                              &coll, &db->err);
+    if (rc != FRUGAL_OK)
+        return fail(db, rc);
+    /* frugal_filter and store_filter have the same layout by design; copy field by field */
+    struct store_filter *filters = NULL;
+    if (params->n_filters > 0) {
+        filters = frugal_calloc(params->n_filters, sizeof *filters);
+        if (filters == NULL) {
+            collection_row_release(&coll);
+            return err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < params->n_filters; i++) {
+            filters[i].key = params->filters[i].key;
+            filters[i].values = params->filters[i].values;
+            filters[i].n_values = params->filters[i].n_values;
+        }
+    }
+    struct store_search_opts so = {
+        .k = params->k,
+        .filters = filters,
+        .n_filters = params->n_filters,
+        .group_by_document = params->group_by_document,
+        .snippets = params->snippets,
+        .hl_open = params->highlight_open != NULL ? params->highlight_open : "[",
+        .hl_close = params->highlight_close != NULL ? params->highlight_close : "]",
+    };
+    struct store_hit *hits = NULL;
+    size_t n_hits = 0;
+    /* queries get the same normalization as documents (NFC, repaired UTF-8) before analysis */
+    struct buf q;
+    buf_init(&q, 64 * 1024);
+    rc = text_normalize(query, strlen(query), &q, &db->err);
+    if (rc == FRUGAL_ETOOBIG)
+        rc = err_set(&db->err, rc, "query is over %zu bytes", q.max);
+    if (rc == FRUGAL_OK)
+        rc = store_search(db->st, &coll, q.ptr != NULL ? q.ptr : "", &so, &hits, &n_hits,
+                          &db->err);
+    buf_release(&q);
+    frugal_free(filters);
+    collection_row_release(&coll);
+    frugal_results *res = NULL;
+    if (rc == FRUGAL_OK) {
+        res = frugal_calloc(1, sizeof *res);
+        if (res != NULL && n_hits > 0) {
+            res->hits = frugal_calloc(n_hits, sizeof *res->hits);
+            if (res->hits == NULL) {
+                frugal_free(res);
+                res = NULL;
+            }
+        }
+        if (res == NULL)
+            rc = err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n_hits; i++) {
+        if (res != NULL) {
+            struct store_hit *h = &hits[i];
+            frugal_hit *o = &res->hits[i];
+            o->chunk_id = h->chunk_id;
+            o->document_id = h->document_id;
+            o->score = h->score;
+            o->ordinal = h->ordinal;
+            o->source = h->source;
+            o->ext_id = h->ext_id;
+            o->title = h->title;
+            o->heading_path = h->heading_path;
+            o->text = h->text;
+            o->snippet = h->snippet;
+            o->metadata_json = h->metadata_json;
+            o->char_start = h->char_start;
+            o->char_end = h->char_end;
+            memset(h, 0, sizeof *h);
+        }
+        store_hit_release(&hits[i]);
+    }
+    frugal_free(hits);
+    if (rc != FRUGAL_OK)
+        return fail(db, rc);
+    res->n_hits = n_hits;
+    res->elapsed_ms = now_ms() - t0;
+    *out = res;
+    return FRUGAL_OK;
+}
+
+void frugal_results_free(frugal_results *results)
+{
+    if (results == NULL)
+        return;
+    for (size_t i = 0; i < results->n_hits; i++) {
+        frugal_hit *h = &results->hits[i];
+        frugal_free(h->source);
+        frugal_free(h->ext_id);
+        frugal_free(h->title);
+        frugal_free(h->heading_path);
+        frugal_free(h->text);
+        frugal_free(h->snippet);
+        frugal_free(h->metadata_json);
+    }
+    frugal_free(results->hits);
+    frugal_free(results);
+}

@@ -1,0 +1,13 @@
+/*
+ * frugal_internal.h - what library modules layered above src/frugal.c (src/eval) may use of the
+ * handle beyond the public API. Not installed, not exported from libfrugal.so.
+ */
+#ifndef FRUGAL_INTERNAL_H
+#define FRUGAL_INTERNAL_H
+
+#include "frugal.h"
+
+/* Sets the handle's last error (code and message, copied), as frugal_errmsg(db) reports it. */
+void db_set_error(frugal_db *db, frugal_status code, const char *msg);
+
+#endif
