@@ -283,6 +283,8 @@ typedef struct frugal_eval_params {
     const char *split;        /* BEIR qrels split (default "test") */
     const char *collection;   /* collection to ingest into (default "eval") */
     bool reuse;               /* skip ingestion when the collection already holds documents */
+    size_t chunk_tokens;      /* chunking of the corpus; 0 = frugal_ingest_default_params' */
+    size_t chunk_overlap;     /* used only when chunk_tokens is set */
     frugal_progress_fn on_progress;
     void *ctx;
 } frugal_eval_params;

@@ -15,20 +15,24 @@
 
 #include "cli.h"
 
-enum { OPT_SPLIT = 0x200, OPT_REUSE, OPT_JSON };
+enum { OPT_SPLIT = 0x200, OPT_REUSE, OPT_JSON, OPT_CHUNK_TOKENS, OPT_CHUNK_OVERLAP };
 
 static const struct option eval_longopts[] = {
     {"split", required_argument, NULL, OPT_SPLIT},
     {"collection", required_argument, NULL, 'c'},
     {"reuse", no_argument, NULL, OPT_REUSE},
     {"json", no_argument, NULL, OPT_JSON},
+    {"chunk-tokens", required_argument, NULL, OPT_CHUNK_TOKENS},
+    {"chunk-overlap", required_argument, NULL, OPT_CHUNK_OVERLAP},
     {NULL, 0, NULL, 0},
 };
 
 void cmd_eval_help(FILE *out)
 {
-    fputs("Usage: frugal eval beir DIR [--split S] [--collection C] [--reuse] [--json]\n"
-          "       frugal eval cranfield DIR [--collection C] [--reuse] [--json]\n"
+    fputs("Usage: frugal eval beir DIR [--split S] [--collection C] [--reuse] [--chunk-tokens N]\n"
+          "                        [--chunk-overlap N] [--json]\n"
+          "       frugal eval cranfield DIR [--collection C] [--reuse] [--chunk-tokens N]\n"
+          "                        [--chunk-overlap N] [--json]\n"
           "\n"
           "Ingests a judged test collection, runs its queries with BM25 and prints nDCG@10,\n"
           "recall@100 and MRR@10 (as pytrec_eval) and the search latency per query.\n"
@@ -45,6 +49,8 @@ void cmd_eval_help(FILE *out)
           "  -c, --collection C   the collection to ingest into (default eval)\n"
           "  --reuse              skip ingestion when the collection already holds documents\n"
           "                       (useful with --db)\n"
+          "  --chunk-tokens N     chunk the corpus into windows of N words (default as ingest)\n"
+          "  --chunk-overlap N    overlap in words with --chunk-tokens (default N / 5)\n"
           "  --json               one JSON object with the keys \"ndcg@10\", \"recall@100\",\n"
           "                       \"mrr@10\", \"queries\", \"latency_ms_p50\", \"latency_ms_p99\",\n"
           "                       \"documents\" and \"ingest_seconds\"\n"
@@ -163,6 +169,8 @@ int cmd_eval(struct cli *cli, int argc, char **argv)
     frugal_eval_params params;
     bool json = false;
     bool split_given = false;
+    bool overlap_given = false;
+    int64_t n = 0;
     struct cli_parser p;
     bool beir;
     int rc;
@@ -189,6 +197,19 @@ int cmd_eval(struct cli *cli, int argc, char **argv)
             break;
         case OPT_JSON:
             json = true;
+            break;
+        case OPT_CHUNK_TOKENS:
+            if (!cli_parse_i64(optarg, 1, 100000, &n))
+                return cli_usage(cli, "--chunk-tokens wants a number from 1 to 100000");
+            params.chunk_tokens = (size_t)n;
+            if (!overlap_given)
+                params.chunk_overlap = (size_t)n / 5;
+            break;
+        case OPT_CHUNK_OVERLAP:
+            if (!cli_parse_i64(optarg, 0, 100000, &n))
+                return cli_usage(cli, "--chunk-overlap wants a number from 0 to 100000");
+            params.chunk_overlap = (size_t)n;
+            overlap_given = true;
             break;
         default:
             return cli_usage(cli, "unexpected option");

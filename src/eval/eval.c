@@ -851,6 +851,10 @@ static frugal_status eval_ingest(frugal_db *db, const struct eval_job *job,
     frugal_ingest_report ir;
     frugal_ingest_default_params(&ip);
     ip.collection = params->collection;
+    if (params->chunk_tokens > 0) {
+        ip.chunk_tokens = params->chunk_tokens;
+        ip.chunk_overlap = params->chunk_overlap;
+    }
     if (ip.max_file_bytes < corpus.len + 1)
         ip.max_file_bytes = corpus.len + 1;
     memset(&ir, 0, sizeof ir);

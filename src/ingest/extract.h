@@ -9,13 +9,16 @@
  * saying what was wrong (the caller prefixes the file name).
  *
  * Formats: plain text (paragraphs split at blank lines), Markdown (md4c; headings kept as
- * structure), HTML (gumbo; title, headings, paragraphs, lists, tables, pre; script, style,
- * nav, header, footer, aside, form, noscript, template dropped), PDF (pdftotext -layout as a
- * child process with a time limit; pages become paragraphs split at blank lines), DOCX
+ * structure; YAML front matter skipped, its title used), HTML (gumbo; title, headings,
+ * paragraphs, lists, tables, pre; script, style, nav, header, footer, aside, form, noscript,
+ * template, svg, hidden elements and DocBook navigation/TOC divs dropped; input too deeply
+ * nested for the tree parser is read by a tag stripper instead: see extract_html.c), PDF
+ * (pdftotext -layout as a child process with a time limit; pages become paragraphs split at
+ * blank lines), DOCX
  * (libzip + libxml2: word/document.xml paragraphs, Heading1..9/Title styles as headings,
  * tables as rows; docProps/core.xml title), JSONL (one document per line: {"_id", "title",
  * "text", "metadata"?}; lines that are blank are skipped, a malformed line fails only that
- * record, reported through the record callback... see extract_emit_fn).
+ * record, reported through the callback: see extract_emit_fn).
  */
 #ifndef FRUGAL_INGEST_EXTRACT_H
 #define FRUGAL_INGEST_EXTRACT_H

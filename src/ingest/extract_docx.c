@@ -233,7 +233,9 @@ static enum block_kind paragraph_kind(const xmlNode *p, int *level, bool *is_tit
         return BLOCK_PARAGRAPH;
     const xmlNode *ps = child_w(ppr, "pStyle");
     const char *style = ps != NULL ? attr(ps, "val") : NULL;
-    if (style != NULL && (*level = style_heading(style)) > 0) {
+    int heading = style != NULL ? style_heading(style) : 0;
+    if (heading > 0) {
+        *level = heading;
         *is_title = strcasecmp(style, "Title") == 0;
         return BLOCK_HEADING;
     }

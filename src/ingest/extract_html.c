@@ -40,7 +40,7 @@
 
 #define HTML_MAX_DEPTH 512          /* estimated nesting depth the tree parser gets */
 #define HTML_MAX_FORMATTING 32      /* estimated open formatting elements (b, i, font, ...) */
-#define HTML_MAX_NODES (4u << 20)   /* estimated tree nodes */
+#define HTML_MAX_NODES (2u << 20)   /* estimated tree nodes (gumbo: ~300 bytes each) */
 
 /* ---- Scanner: estimates depth and node count before the tree parser runs ---- */
 
@@ -205,8 +205,9 @@ static bool html_tree_ok(const char *s, size_t n)
 static const char *const k_strip_block[] = {"p", "div", "br", "li", "h1", "h2", "h3", "h4",
     "h5", "h6", "tr", "table", "ul", "ol", "pre", "blockquote", "section", "article", "dd",
     "dt", "hr", "td", "th", "body", "main", NULL};
+/* Skipped up to their end tag (kept when there is none, rather than losing the rest). */
 static const char *const k_strip_skip[] = {"script", "style", "title", "noscript", "template",
-    "svg", "head", "textarea", "iframe", NULL};
+    "svg", "textarea", "iframe", "nav", NULL};
 
 struct pending {
     struct buf text;
@@ -277,6 +278,19 @@ static frugal_status flush_pending(struct pending *p, struct extracted *doc,
     return rc;
 }
 
+static frugal_status strip_title(const char *s, size_t n, struct extracted *doc)
+{
+    struct pending p = {{NULL, 0, 0, 0}, false};
+    frugal_status rc = strip_text(&p, s, n);
+    if (rc == FRUGAL_OK && p.text.len > 0) {
+        doc->title = buf_detach(&p.text);
+        if (doc->title == NULL)
+            rc = FRUGAL_ENOMEM;
+    }
+    buf_release(&p.text);
+    return rc;
+}
+
 static frugal_status html_strip(const char *s, size_t n, struct extracted *doc)
 {
     struct pending p = {{NULL, 0, 0, 0}, false};
@@ -309,8 +323,11 @@ static frugal_status html_strip(const char *s, size_t n, struct extracted *doc)
         i = gt == NULL ? n : (size_t)(gt - s) + 1;
         if (!end && name_in(name, k_strip_skip)) {
             size_t close = find_end_tag(s, n, i, name);
+            if (close < n && strcmp(name, "title") == 0 && doc->title == NULL)
+                rc = strip_title(s + i, close - i, doc);
             gt = close == n ? NULL : memchr(s + close, '>', n - close);
-            i = gt == NULL ? n : (size_t)(gt - s) + 1;
+            if (gt != NULL)
+                i = (size_t)(gt - s) + 1;
         }
         if (name_in(name, k_strip_block))
             rc = flush_pending(&p, doc, BLOCK_PARAGRAPH, 0);

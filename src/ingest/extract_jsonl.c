@@ -104,8 +104,11 @@ static frugal_status record_fill(const cJSON *root, size_t line_no, struct extra
         size_t n = strlen(t);
         while (n > a && strchr(" \t\r\n", t[n - 1]) != NULL)
             n--;
-        if (n > a && (doc->title = frugal_strndup(t + a, n - a)) == NULL)
-            return e->code = FRUGAL_ENOMEM;
+        if (n > a) {
+            doc->title = frugal_strndup(t + a, n - a);
+            if (doc->title == NULL)
+                return e->code = FRUGAL_ENOMEM;
+        }
     }
     if (cJSON_IsObject(meta)) {
         char *json = cJSON_PrintUnformatted(meta);

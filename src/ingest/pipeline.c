@@ -219,10 +219,6 @@ static frugal_status write_document(struct run *r, const char *source, const cha
     char *metadata = NULL;
     char *title = NULL;
     frugal_status rc = normalize_blocks(doc, &blocks, &n_blocks);
-    if (rc == FRUGAL_OK)
-        rc = chunk_document(blocks, n_blocks, &r->copts, &ch, err);
-    if (rc == FRUGAL_OK && ch.n_chunks == 0)
-        rc = err_set(err, FRUGAL_EEMPTY, "no text to index");
     if (rc == FRUGAL_OK && doc->title != NULL) {
         struct buf t;
         buf_init(&t, 0);
@@ -231,6 +227,16 @@ static frugal_status write_document(struct run *r, const char *source, const cha
             title = buf_detach(&t);
         buf_release(&t);
     }
+    struct block title_block;
+    if (rc == FRUGAL_OK && n_blocks == 0 && title != NULL) {
+        /* a record with a title and no text (BEIR has them): the title is its text */
+        title_block = (struct block){.kind = BLOCK_PARAGRAPH, .text = title, .len = strlen(title)};
+        rc = chunk_document(&title_block, 1, &r->copts, &ch, err);
+    } else if (rc == FRUGAL_OK) {
+        rc = chunk_document(blocks, n_blocks, &r->copts, &ch, err);
+    }
+    if (rc == FRUGAL_OK && ch.n_chunks == 0)
+        rc = err_set(err, FRUGAL_EEMPTY, "no text to index");
     if (rc == FRUGAL_OK)
         rc = merge_metadata(r, doc->metadata_json, &metadata, err);
     if (rc != FRUGAL_OK)

@@ -411,7 +411,9 @@ static void test_html_soup(void **state)
 
 static char *repeat(const char *head, const char *unit, size_t n, const char *tail, size_t *len)
 {
-    size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+    size_t hl = strlen(head);
+    size_t ul = strlen(unit);
+    size_t tl = strlen(tail);
     char *s = malloc(hl + ul * n + tl + 1);
     assert_non_null(s);
     memcpy(s, head, hl);
@@ -433,10 +435,19 @@ static void test_html_hostile(void **state)
     char *deep = repeat("<html><title>Deep</title><body>", "<div>", 200000,
                         "deep text &amp; more<script>no()</script><p>next</p>", &len);
     assert_int_equal(run_mem(FORMAT_HTML, deep, len, &g, &e), FRUGAL_OK);
+    assert_string_equal(g.docs[0].title, "Deep");
     check_block(&g.docs[0], 0, BLOCK_PARAGRAPH, 0, "deep text & more");
     check_block(&g.docs[0], 1, BLOCK_PARAGRAPH, 0, "next");
     got_release(&g);
     free(deep);
+
+    /* an unclosed <noscript> in the stripper keeps the rest */
+    char *open = repeat("<body>", "<div>", 1000, "<noscript>a</noscrip> b <nav>c</nav> d", &len);
+    assert_int_equal(run_mem(FORMAT_HTML, open, len, &g, &e), FRUGAL_OK);
+    assert_null(g.docs[0].title);
+    check_block(&g.docs[0], 0, BLOCK_PARAGRAPH, 0, "a b d");
+    got_release(&g);
+    free(open);
 
     char *fmt = repeat("<body>", "<b id=x><i class=y><font color=z>", 40, "", &len);
     char *more = repeat(fmt, "<p>x", 100000, "", &len);

@@ -264,6 +264,19 @@ static void test_metadata_filters_and_collections(void **state)
     assert_int_equal(count_rows("SELECT count(*) FROM chunks"), 0);
 }
 
+/* A JSONL record with a title and no text is searchable by its title. */
+static void test_title_only_record(void **state)
+{
+    frugal_db *db = open_db();
+    const char *jl = "{\"_id\":\"t1\",\"title\":\"Narwhal tusks\",\"text\":\"\"}\n";
+    frugal_ingest_report rep;
+    assert_int_equal(frugal_ingest_buffer(db, "t.jsonl", jl, strlen(jl), NULL, &rep), FRUGAL_OK);
+    assert_int_equal(rep.added, 1);
+    assert_int_equal(rep.failed, 0);
+    assert_int_equal(hits_for(db, "narwhal", "t.jsonl#t1"), 1);
+    frugal_close(db);
+}
+
 static void test_query_syntax_is_data(void **state)
 {
     frugal_db *db = open_db();
@@ -316,6 +329,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_update_keeps_old_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_inputs_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metadata_filters_and_collections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_title_only_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_syntax_is_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failures, setup, teardown),
     };
