@@ -26,7 +26,7 @@ BIN_DIR := $(BUILD)/bin
 LIB_DIR := $(BUILD)/lib
 endif
 
-.PHONY: all setup test test-unit test-cli test-asan fuzz fuzz-smoke demo bench-bm25 clean help \
+.PHONY: all setup test test-unit test-cli test-asan fuzz fuzz-smoke demo bench-bm25 bench-chunking clean help \
         check-symbols format
 
 all: $(LIB_DIR)/libfrugal.a $(LIB_DIR)/libfrugal.so $(BIN_DIR)/frugal frugal.pc
@@ -39,6 +39,7 @@ help:
 	@echo "make test-asan  the unit and CLI tests under ASan + UBSan"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60) each"
 	@echo "make bench-bm25 SciFact and Cranfield: frugal vs Xapian, written to BENCHMARKS.md"
+	@echo "make bench-chunking  BM25 quality by chunk size, written to BENCHMARKS.md"
 
 setup:
 	@bash scripts/setup
@@ -117,6 +118,10 @@ demo: setup
 bench-bm25: setup
 	$(MAKE) all
 	bash bench/bm25.sh
+
+bench-chunking: setup
+	$(MAKE) all
+	bash bench/chunking.sh
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) include/*.h src/*/*.h
