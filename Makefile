@@ -96,16 +96,20 @@ test-asan:
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+build-fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_extract.h $(LIB_SRC)
 	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="-fsanitize=fuzzer-no-link,address,undefined" \
 	    build-fuzz/lib/libfrugal.a
-	clang $(CFLAGS_ALL) -fsanitize=fuzzer,address,undefined -o $@ $< build-fuzz/lib/libfrugal.a \
+	clang $(CFLAGS_ALL) -Itests/fuzz -fsanitize=fuzzer,address,undefined -o $@ $< build-fuzz/lib/libfrugal.a \
 	    $(PKG_LIBS) -lstemmer -lm -lpthread
 
+# Each target for FUZZ_SMOKE_SECONDS (default 10) on its seeds plus what earlier runs found;
+# a crash, leak or failed invariant fails the target with libFuzzer's report.
 fuzz-smoke: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus/$$n; \
-	    echo "== $$n"; $$f -max_total_time=$${FUZZ_SMOKE_SECONDS:-10} -rss_limit_mb=2048 \
-	    build-fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 2 || exit 1; done
+	    echo "== $$n"; if ! $$f -max_total_time=$${FUZZ_SMOKE_SECONDS:-10} -rss_limit_mb=2048 \
+	    build-fuzz/corpus/$$n tests/fuzz/corpus/$$n > build-fuzz/$$n.log 2>&1; then \
+	    tail -n 40 build-fuzz/$$n.log; echo "fuzz-smoke: $$n failed"; exit 1; fi; \
+	    tail -n 1 build-fuzz/$$n.log; done
 
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus/$$n; \

@@ -99,14 +99,19 @@ static bool add_filter(struct search_opts *o, const char *arg)
     return true;
 }
 
-/* Prints text with every line but the first indented by four spaces. */
+/* Prints text indented by four spaces, blank lines dropped so that a snippet stays compact. */
 static void print_indented(const char *text)
 {
     fputs("    ", stdout);
     for (const char *p = text; *p != '\0'; p++) {
-        fputc(*p, stdout);
-        if (*p == '\n' && p[1] != '\0')
-            fputs("    ", stdout);
+        if (*p != '\n') {
+            fputc(*p, stdout);
+            continue;
+        }
+        while (p[1] == '\n')
+            p++;
+        if (p[1] != '\0')
+            fputs("\n    ", stdout);
     }
     fputc('\n', stdout);
 }

@@ -1,58 +1,9 @@
-/*
- * fuzz_html.c - libFuzzer target for the HTML extractor: extract_buffer(FORMAT_HTML) on arbitrary
- * bytes.
- *
- * Invariants checked (a failure traps, so libFuzzer keeps the input): no crash, hang or leak;
- * every emitted block is non-empty, NUL-free up to its length and trimmed, headings have
- * levels 1..6; a title, when set, is non-empty; a failed record comes with a message; and a
- * failure of the whole input is one of the documented statuses and says why in err.
- */
-#include <stdint.h>
-#include <string.h>
-
-#include "ingest/extract.h"
-
-#define FUZZ_MAX_INPUT (1 << 20)
-
-#define CHECK(cond)                                                                               \
-    do {                                                                                          \
-        if (!(cond))                                                                              \
-            __builtin_trap();                                                                     \
-    } while (0)
-
-static frugal_status check_doc(void *ctx, struct extracted *doc, frugal_status status,
-                               const char *msg)
-{
-    if (doc == NULL) {
-        CHECK(status != FRUGAL_OK && msg != NULL && msg[0] != '\0');
-        return FRUGAL_OK;
-    }
-    CHECK(status == FRUGAL_OK);
-    CHECK(doc->title == NULL || doc->title[0] != '\0');
-    for (size_t i = 0; i < doc->n_blocks; i++) {
-        const struct block *b = &doc->blocks[i];
-        CHECK(b->text != NULL && b->len > 0 && strlen(b->text) == b->len);
-        CHECK(b->text[b->len - 1] != ' ' && b->text[b->len - 1] != '\n');
-        CHECK(b->kind == BLOCK_CODE || (b->text[0] != ' ' && b->text[0] != '\n'));
-        CHECK(b->kind != BLOCK_HEADING || (b->level >= 1 && b->level <= 6));
-    }
-    return FRUGAL_OK;
-}
+/* fuzz_html.c - libFuzzer target for the HTML extractor (checks: fuzz_extract.h). */
+#include "fuzz_extract.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > FUZZ_MAX_INPUT)
-        return 0;
-    struct extract_opts opts = {FUZZ_MAX_INPUT * 16, 60};
-    struct err e;
-    err_clear(&e);
-    frugal_status rc = extract_buffer(FORMAT_HTML, (const char *)data, size, &opts, check_doc, NULL, &e);
-    if (rc != FRUGAL_OK) {
-        CHECK(e.code == rc && e.msg[0] != '\0');
-        CHECK(rc == FRUGAL_ECORRUPT || rc == FRUGAL_EEMPTY || rc == FRUGAL_EUNSUPPORTED ||
-              rc == FRUGAL_ETOOBIG);
-    }
-    return 0;
+    return fuzz_extract(FORMAT_HTML, data, size);
 }
