@@ -9,7 +9,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(OPT) -g -fPIC $(WARN) \
              -Iinclude -Isrc $(PKG_CFLAGS) $(SAN) $(CFLAGS)
-LIBS_ALL = $(PKG_LIBS) -lstemmer -lm -lpthread $(SAN) $(LDFLAGS)
+LIBS_ALL = $(PKG_LIBS) -lstemmer -lopenblas -lm -lpthread $(SAN) $(LDFLAGS)
 
 LIB_SRC := $(wildcard src/*.c src/*/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -26,7 +26,7 @@ BIN_DIR := $(BUILD)/bin
 LIB_DIR := $(BUILD)/lib
 endif
 
-.PHONY: all setup test test-unit test-cli test-asan fuzz fuzz-smoke demo bench-bm25 bench-chunking clean help \
+.PHONY: all setup setup-bench test test-unit test-cli test-asan fuzz fuzz-smoke demo bench-bm25 bench-chunking bench-ann bench-embed clean help \
         check-symbols format
 
 all: $(LIB_DIR)/libfrugal.a $(LIB_DIR)/libfrugal.so $(BIN_DIR)/frugal frugal.pc
@@ -44,9 +44,18 @@ help:
 setup:
 	@bash scripts/setup
 
+setup-bench:
+	@bash scripts/setup --bench
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+# Kernels for a wider instruction set live in *_avx2.c files, compiled with that target and
+# called only after a run-time check (__builtin_cpu_supports); the rest stays baseline x86-64.
+$(BUILD)/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -mavx2 -mfma -mf16c -MMD -MP -c $< -o $@
 
 $(LIB_DIR)/libfrugal.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -100,7 +109,7 @@ build-fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_extract.h $(LIB_SRC)
 	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="-fsanitize=fuzzer-no-link,address,undefined" \
 	    build-fuzz/lib/libfrugal.a
 	clang $(CFLAGS_ALL) -Itests/fuzz -fsanitize=fuzzer,address,undefined -o $@ $< build-fuzz/lib/libfrugal.a \
-	    $(PKG_LIBS) -lstemmer -lm -lpthread
+	    $(PKG_LIBS) -lstemmer -lopenblas -lm -lpthread
 
 # Each target for FUZZ_SMOKE_SECONDS (default 10) on its seeds plus what earlier runs found;
 # a crash, leak or failed invariant fails the target with libFuzzer's report.
@@ -119,13 +128,21 @@ demo: setup
 	$(MAKE) all
 	bash scripts/demo
 
-bench-bm25: setup
+bench-bm25: setup-bench
 	$(MAKE) all
 	bash bench/bm25.sh
 
-bench-chunking: setup
+bench-chunking: setup-bench
 	$(MAKE) all
 	bash bench/chunking.sh
+
+bench-ann: setup-bench
+	$(MAKE) all
+	bash bench/ann.sh
+
+bench-embed: setup-bench
+	$(MAKE) all
+	bash bench/embed.sh
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) include/*.h src/*/*.h
