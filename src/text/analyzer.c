@@ -9,8 +9,9 @@
  * through a small direct-mapped cache of recent stems. Folding has two paths that give
  * the same bytes: a pure-ASCII word is lowercased in place (utf8proc's case folding of ASCII is
  * exactly A-Z -> a-z and its decomposition of ASCII is the identity), any other word goes
- * through utf8proc_decompose + utf8proc_normalize_utf32 with CASEFOLD | COMPOSE | STRIPMARK |
- * STABLE into a reused code point buffer, which is what utf8proc_map does without its malloc.
+ * through utf8proc_decompose + utf8proc_normalize_utf32 with CASEFOLD | COMPOSE | STABLE into a
+ * reused code point buffer (what utf8proc_map does, without its malloc) and, between the two,
+ * strip_marks: accents go only in scripts where marks are accents (see marks_are_accents).
  * A CJK run is emitted as overlapping bigrams of its characters (a combining mark after a CJK
  * character belongs to it), taken verbatim from the input: CJK terms are neither folded,
  * stopped nor stemmed, so the text must be NFC (text_normalize) at index and at query time.
@@ -156,6 +157,33 @@ static int classify(const char *s, size_t len, size_t *adv)
     return analyzer_is_cjk(cp) ? C_CJK : k;
 }
 
+/* True when nonspacing marks on this base character are accents to fold away: Latin, Greek,
+ * Cyrillic, Armenian, Hebrew and Arabic (points and harakat), as search engines commonly do.
+ * Elsewhere (Devanagari and the other Brahmic scripts, Thai, Thaana, ...) marks are vowels and
+ * must stay, or different words would become one term. */
+static bool marks_are_accents(int32_t base)
+{
+    return base < 0x0780 || (base >= 0x1E00 && base <= 0x1FFF);
+}
+
+/* Drops the accent marks from decomposed code points cps[0..n); returns the new length. */
+static utf8proc_ssize_t strip_marks(int32_t *cps, utf8proc_ssize_t n)
+{
+    int32_t base = 0;
+    utf8proc_ssize_t out = 0;
+    for (utf8proc_ssize_t i = 0; i < n; i++) {
+        utf8proc_category_t cat = utf8proc_category(cps[i]);
+        bool mark = cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
+                    cat == UTF8PROC_CATEGORY_ME;
+        if (cat == UTF8PROC_CATEGORY_MN && marks_are_accents(base))
+            continue;
+        if (!mark)
+            base = cps[i];
+        cps[out++] = cps[i];
+    }
+    return out;
+}
+
 /* Copies src into a->word with U+2019 as "'", then case- and accent-folds it in place. */
 static frugal_status fold_word(struct analyzer *a, const char *src, size_t len)
 {
@@ -182,8 +210,8 @@ static frugal_status fold_word(struct analyzer *a, const char *src, size_t len)
     w->ptr[w->len] = '\0';
     if (ascii)
         return FRUGAL_OK;
-    const utf8proc_option_t opts =
-        UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK;
+    /* marks are stripped by strip_marks below, script-aware, not by utf8proc's STRIPMARK */
+    const utf8proc_option_t opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD;
     utf8proc_ssize_t n;
     for (;;) {
         n = utf8proc_decompose((const utf8proc_uint8_t *)w->ptr, (utf8proc_ssize_t)w->len, a->cps,
@@ -198,6 +226,7 @@ static frugal_status fold_word(struct analyzer *a, const char *src, size_t len)
         a->cps = grown;
         a->cps_cap = (size_t)n;
     }
+    n = strip_marks(a->cps, n);
     n = utf8proc_normalize_utf32(a->cps, n, opts);
     if (n < 0)
         return FRUGAL_EINTERNAL;

@@ -4,7 +4,9 @@
  * Pipeline, per word: words are maximal runs of letters, marks and digits (Unicode categories
  * L*, M*, N*), with an apostrophe or a '.' / ',' between two digits kept inside ("don't",
  * "3.14"); English possessive "'s" is dropped. Each word is case-folded and accent-folded
- * (utf8proc: CASEFOLD, DECOMPOSE, STRIPMARK, COMPOSE), checked against the stopword list (after
+ * (utf8proc: CASEFOLD, DECOMPOSE, then nonspacing marks dropped where they are accents: on
+ * Latin, Greek, Cyrillic, Armenian, Hebrew and Arabic letters, not on Brahmic, Thai or other
+ * scripts whose marks are vowels; then COMPOSE), checked against the stopword list (after
  * folding, before stemming), then stemmed with Snowball (libstemmer) for the language.
  * Runs of CJK characters (Han, Hiragana, Katakana, Hangul) become overlapping bigrams
  * ("数据库" -> "数据", "据库"; a lone CJK character is a unigram), never stemmed nor stopped.

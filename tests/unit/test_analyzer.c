@@ -87,6 +87,11 @@ static void test_folding(void **state)
     expect(a, "Straße STRASSE", "strass strass");           /* full case folding */
     expect(a, "Ångström naïve", "angstrom naiv");
     expect(a, "ΣΟΦΊΑ", "σοφια");
+    expect(a, "Ёлка", "елка");                               /* Cyrillic accents fold too */
+    /* Devanagari vowel signs are letters' vowels, not accents: "कुल" (kula) and "कल" (kal)
+     * stay two different terms */
+    expect(a, "कुल कल", "कुल कल");
+    expect(a, "नमस्ते", "नमस्ते");                             /* virama kept */
     analyzer_free(a);
 }
 
