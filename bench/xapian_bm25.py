@@ -5,7 +5,7 @@ What: indexes a BEIR folder (corpus.jsonl[.gz], queries[.SPLIT].jsonl, qrels/SPL
 Cranfield collection (cran.all.1400, cran.qry, cranqrel) with Xapian, ranks the top 100
 documents of every judged query, and prints one JSON object with the same keys as
 `frugal eval ... --json`: ndcg@10, recall@100, mrr@10, queries, documents, latency_ms_p50,
-latency_ms_p99, index_seconds.
+latency_ms_p99, index_seconds, index_bytes.
 
 How, chosen to match frugal's BM25 defaults so that the comparison is about the engine:
   - weighting: BM25Weight(k1=0.9, k2=0, k3=1, b=0.4, min_normlen=0.5) (Anserini's BEIR setting);
@@ -212,6 +212,8 @@ def run(docs, queries, qrels, k=100):
         t0 = time.perf_counter()
         build_index(os.path.join(tmp, "db"), docs)
         index_seconds = time.perf_counter() - t0
+        index_bytes = sum(os.path.getsize(os.path.join(r, f))
+                          for r, _, fs in os.walk(os.path.join(tmp, "db")) for f in fs)
 
         db = xapian.Database(os.path.join(tmp, "db"))
         qp = xapian.QueryParser()
@@ -254,6 +256,7 @@ def run(docs, queries, qrels, k=100):
         "latency_ms_p50": percentile(latencies, 50),
         "latency_ms_p99": percentile(latencies, 99),
         "index_seconds": index_seconds,
+        "index_bytes": index_bytes,
     }
 
 

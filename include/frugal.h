@@ -277,6 +277,14 @@ frugal_status frugal_search(frugal_db *db, const char *query, const frugal_searc
                             frugal_results **out);
 void frugal_results_free(frugal_results *results);
 
+/* frugal_search ranks with frugal's own BM25 index, kept beside the database in PATH.bm25/
+ * (one file per collection, rebuilt from the database when missing or damaged, updated from
+ * the database's change log in memory between optimizations). Setting the environment variable
+ * FRUGAL_BM25_ENGINE=fts5 ranks with SQLite FTS5 instead (same scores; for benchmarks).
+ * frugal_optimize rewrites the BM25 index file of `collection` (NULL = every collection) from
+ * the database, folding in every change since it was written; the file is replaced atomically. */
+frugal_status frugal_optimize(frugal_db *db, const char *collection);
+
 /* ---- Evaluation ----------------------------------------------------------------------------- */
 
 typedef struct frugal_eval_params {

@@ -21,15 +21,25 @@
 #include "frugal.h"
 #include "frugal_internal.h"
 #include "ingest/pipeline.h"
+#include "query/keyword.h"
 #include "store/store.h"
 #include "text/analyzer.h"
 #include "text/normalize.h"
 
 #define MAX_SEARCH_K 10000
 
+struct keyword_slot {
+    int64_t collection_id;
+    struct keyword_index *ki; /* owned */
+};
+
 struct frugal_db {
     struct store *st;
     struct err err;   /* the last failure, for frugal_errmsg */
+    char *path;       /* owned: the database file, for the BM25 index files beside it */
+    bool read_only;
+    struct keyword_slot *keyword; /* (n_keyword) BM25 indexes opened so far */
+    size_t n_keyword;
 };
 
 const char *frugal_version(void)
@@ -77,6 +87,10 @@ frugal_status frugal_open(const char *path, const frugal_open_params *params, fr
         return err_set(&db->err, FRUGAL_EINVAL, "no database path given");
     struct store_opts so = {.read_only = params->read_only,
                             .busy_timeout_ms = params->busy_timeout_ms};
+    db->read_only = params->read_only;
+    db->path = frugal_strdup(path);
+    if (db->path == NULL)
+        return err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
     return fail(db, store_open(path, &so, &db->st, &db->err));
 }
 
@@ -84,7 +98,11 @@ void frugal_close(frugal_db *db)
 {
     if (db == NULL)
         return;
+    for (size_t i = 0; i < db->n_keyword; i++)
+        keyword_close(db->keyword[i].ki);
+    frugal_free(db->keyword);
     store_close(db->st);
+    frugal_free(db->path);
     frugal_free(db);
 }
 
@@ -531,6 +549,89 @@ frugal_status frugal_document_delete_source(frugal_db *db, const char *collectio
 
 /* ---- Search ---- */
 
+/* The BM25 index of collection_id, opened on first use. */
+static frugal_status keyword_for(frugal_db *db, int64_t collection_id,
+                                 struct keyword_index **out)
+{
+    for (size_t i = 0; i < db->n_keyword; i++) {
+        if (db->keyword[i].collection_id == collection_id) {
+            *out = db->keyword[i].ki;
+            return FRUGAL_OK;
+        }
+    }
+    struct keyword_slot *grown =
+        frugal_reallocarray(db->keyword, db->n_keyword + 1, sizeof *grown);
+    if (grown == NULL)
+        return err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
+    db->keyword = grown;
+    struct keyword_index *ki = NULL;
+    /* the index file is a cache beside the database, written even by read-only handles (a
+     * search from the CLI is one); where it cannot be written, the index lives in memory */
+    frugal_status rc = keyword_open(db->path, true, collection_id, &ki, &db->err);
+    if (rc != FRUGAL_OK)
+        return rc;
+    db->keyword[db->n_keyword].collection_id = collection_id;
+    db->keyword[db->n_keyword].ki = ki;
+    db->n_keyword++;
+    *out = ki;
+    return FRUGAL_OK;
+}
+
+/* Forgets the opened BM25 index of collection_id (it is reopened from its file when needed). */
+static void keyword_forget(frugal_db *db, int64_t collection_id)
+{
+    for (size_t i = 0; i < db->n_keyword; i++) {
+        if (db->keyword[i].collection_id == collection_id) {
+            keyword_close(db->keyword[i].ki);
+            db->keyword[i] = db->keyword[--db->n_keyword];
+            return;
+        }
+    }
+}
+
+/* FRUGAL_BM25_ENGINE=fts5 selects the FTS5 ranking (benchmarks). */
+static bool use_fts5(void)
+{
+    const char *e = getenv("FRUGAL_BM25_ENGINE");
+    return e != NULL && strcmp(e, "fts5") == 0;
+}
+
+static frugal_status optimize_one(frugal_db *db, const struct collection_row *coll)
+{
+    keyword_forget(db, coll->id);
+    return keyword_optimize(db->st, db->path, coll, &db->err);
+}
+
+frugal_status frugal_optimize(frugal_db *db, const char *collection)
+{
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    if (db->read_only)
+        return err_set(&db->err, FRUGAL_EINVAL, "optimize: the database is open read-only");
+    if (collection != NULL) {
+        struct collection_row coll;
+        rc = store_collection_get(db->st, collection, &coll, &db->err);
+        if (rc == FRUGAL_OK)
+            rc = optimize_one(db, &coll);
+        collection_row_release(&coll);
+        return fail(db, rc);
+    }
+    struct collection_row *list = NULL;
+    int64_t *n_docs = NULL;
+    int64_t *n_chunks = NULL;
+    size_t n = 0;
+    rc = store_collection_list(db->st, &list, &n_docs, &n_chunks, &n, &db->err);
+    for (size_t i = 0; rc == FRUGAL_OK && i < n; i++)
+        rc = optimize_one(db, &list[i]);
+    for (size_t i = 0; i < n; i++)
+        collection_row_release(&list[i]);
+    frugal_free(list);
+    frugal_free(n_docs);
+    frugal_free(n_chunks);
+    return fail(db, rc);
+}
+
 void frugal_search_default_params(frugal_search_params *params)
 {
     memset(params, 0, sizeof *params);
@@ -599,9 +700,15 @@ frugal_status frugal_search(frugal_db *db, const char *query, const frugal_searc
     rc = text_normalize(query, strlen(query), &q, &db->err);
     if (rc == FRUGAL_ETOOBIG)
         rc = err_set(&db->err, rc, "query is over %zu bytes", q.max);
-    if (rc == FRUGAL_OK)
+    struct keyword_index *ki = NULL;
+    if (rc == FRUGAL_OK && use_fts5())
         rc = store_search(db->st, &coll, q.ptr != NULL ? q.ptr : "", &so, &hits, &n_hits,
                           &db->err);
+    else if (rc == FRUGAL_OK)
+        rc = keyword_for(db, coll.id, &ki);
+    if (rc == FRUGAL_OK && ki != NULL)
+        rc = keyword_search(ki, db->st, &coll, q.ptr != NULL ? q.ptr : "", &so, &hits, &n_hits,
+                            &db->err);
     buf_release(&q);
     frugal_free(filters);
     collection_row_release(&coll);

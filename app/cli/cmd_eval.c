@@ -8,6 +8,8 @@
  * SIGINT, SIGTERM or SIGHUP: the handler only calls unlink and rmdir, which are
  * async-signal-safe, then re-raises the signal.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,12 +66,24 @@ static char tmp_dir[TMP_PATH_MAX];
 static char tmp_files[4][TMP_PATH_MAX + 32]; /* db, -wal, -shm, -journal */
 static volatile sig_atomic_t tmp_armed;
 
+static char tmp_bm25[TMP_PATH_MAX + 32]; /* eval.db.bm25: the BM25 index files */
+
 static void remove_tmp(void)
 {
     if (!tmp_armed)
         return;
     for (size_t i = 0; i < 4; i++)
         unlink(tmp_files[i]);
+    /* opendir is not async-signal-safe; from the handler this is best effort */
+    DIR *d = opendir(tmp_bm25);
+    if (d != NULL) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL)
+            if (e->d_name[0] != '.')
+                unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+    }
+    rmdir(tmp_bm25);
     rmdir(tmp_dir);
 }
 
@@ -96,6 +110,7 @@ static int make_tmp_db(struct cli *cli)
         return cli_error("%s: cannot make a temporary folder", tmp_dir);
     for (size_t i = 0; i < 4; i++)
         snprintf(tmp_files[i], sizeof(tmp_files[i]), "%s/eval.db%s", tmp_dir, suffixes[i]);
+    snprintf(tmp_bm25, sizeof(tmp_bm25), "%s/eval.db.bm25", tmp_dir);
     tmp_armed = 1;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

@@ -425,6 +425,21 @@ static const char *const migrations[] = {
     "  byte_start INTEGER, byte_end INTEGER,"
     "  n_tokens INTEGER);"
     "CREATE INDEX chunks_document ON chunks(document_id, ordinal);",
+    /* 1 -> 2: the change log for derived indexes (store.h) */
+    "CREATE TABLE changes("
+    "  generation INTEGER NOT NULL,"
+    "  collection_id INTEGER NOT NULL,"
+    "  chunk_id INTEGER NOT NULL,"
+    "  op INTEGER NOT NULL);" /* 1 inserted, 0 deleted */
+    "CREATE INDEX changes_collection ON changes(collection_id, generation);"
+    "CREATE TRIGGER changes_chunk_inserted AFTER INSERT ON chunks BEGIN "
+    "  INSERT INTO changes VALUES ((SELECT value FROM meta WHERE key = 'generation'),"
+    "  new.collection_id, new.id, 1); END;"
+    "CREATE TRIGGER changes_chunk_deleted AFTER DELETE ON chunks BEGIN "
+    "  INSERT INTO changes VALUES ((SELECT value FROM meta WHERE key = 'generation'),"
+    "  old.collection_id, old.id, 0); END;"
+    "INSERT INTO meta(key, value) "
+    "  SELECT 'changes_since', value FROM meta WHERE key = 'generation';",
 };
 #define STORE_N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 _Static_assert(STORE_N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -847,11 +862,12 @@ frugal_status store_collection_delete(struct store *st, const char *name, struct
     if (rc != FRUGAL_OK)
         return rc;
     forget_collection(st, id); /* cached statements on fts_<id> would block DROP TABLE */
-    char sql[256];
+    char sql[384];
     snprintf(sql, sizeof sql,
              "DROP TRIGGER IF EXISTS fts_%lld_chunk_deleted; DROP TABLE IF EXISTS fts_%lld; "
-             "DELETE FROM collections WHERE id = %lld;",
-             (long long)id, (long long)id, (long long)id);
+             "DELETE FROM collections WHERE id = %lld; DELETE FROM changes WHERE "
+             "collection_id = %lld; DELETE FROM meta WHERE key = 'changes_floor:%lld';",
+             (long long)id, (long long)id, (long long)id, (long long)id, (long long)id);
     rc = exec(st, sql, "delete collection", err);
     return op_end(st, own, rc, err);
 }
@@ -1328,6 +1344,44 @@ static frugal_status check_filters(const struct store_search_opts *opts, struct 
     return FRUGAL_OK;
 }
 
+/* Appends " AND EXISTS (...)" per filter on documents d; parameters: per filter its path and
+ * values (bind_filters). */
+static frugal_status filter_sql(struct buf *sql, const struct store_filter *filters,
+                                size_t n_filters)
+{
+    frugal_status rc = FRUGAL_OK;
+    for (size_t i = 0; rc == FRUGAL_OK && i < n_filters; i++) {
+        rc = buf_puts(sql, " AND EXISTS (SELECT 1 FROM json_each(d.metadata, ?) WHERE"
+                           " (CASE type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'"
+                           " ELSE CAST(value AS TEXT) END) IN (");
+        for (size_t j = 0; rc == FRUGAL_OK && j < filters[i].n_values; j++)
+            rc = buf_puts(sql, j == 0 ? "?" : ", ?");
+        if (rc == FRUGAL_OK)
+            rc = buf_puts(sql, "))");
+    }
+    return rc;
+}
+
+/* Binds the filters' parameters from index *p on; ENOMEM. */
+static frugal_status bind_filters(sqlite3_stmt *stmt, int *p, const struct store_filter *filters,
+                                  size_t n_filters)
+{
+    struct buf path;
+    buf_init(&path, 0);
+    frugal_status rc = FRUGAL_OK;
+    for (size_t i = 0; rc == FRUGAL_OK && i < n_filters; i++) {
+        const struct store_filter *f = &filters[i];
+        buf_reset(&path);
+        rc = buf_printf(&path, "$.\"%s\"", f->key);
+        if (rc == FRUGAL_OK)
+            sqlite3_bind_text(stmt, (*p)++, path.ptr, (int)path.len, SQLITE_TRANSIENT);
+        for (size_t j = 0; j < f->n_values; j++)
+            sqlite3_bind_text(stmt, (*p)++, f->values[j], -1, SQLITE_STATIC);
+    }
+    buf_release(&path);
+    return rc;
+}
+
 /* The ranking query (phase 1). Parameters: ?1..?5 k1, b, weights; ?6 MATCH; then per filter
  * its path and values; then LIMIT (without grouping). */
 static frugal_status ranking_sql(int64_t cid, const struct store_search_opts *opts,
@@ -1346,15 +1400,8 @@ static frugal_status ranking_sql(int64_t cid, const struct store_search_opts *op
         rc = buf_puts(sql, " JOIN documents d ON d.id = ch.document_id");
     if (rc == FRUGAL_OK)
         rc = buf_printf(sql, " WHERE fts_%lld MATCH ?6", id);
-    for (size_t i = 0; rc == FRUGAL_OK && i < opts->n_filters; i++) {
-        rc = buf_puts(sql, " AND EXISTS (SELECT 1 FROM json_each(d.metadata, ?) WHERE"
-                           " (CASE type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'"
-                           " ELSE CAST(value AS TEXT) END) IN (");
-        for (size_t j = 0; rc == FRUGAL_OK && j < opts->filters[i].n_values; j++)
-            rc = buf_puts(sql, j == 0 ? "?" : ", ?");
-        if (rc == FRUGAL_OK)
-            rc = buf_puts(sql, "))");
-    }
+    if (rc == FRUGAL_OK)
+        rc = filter_sql(sql, opts->filters, opts->n_filters);
     if (rc == FRUGAL_OK)
         rc = buf_printf(sql, " ORDER BY score DESC, fts_%lld.rowid ASC", id);
     if (rc == FRUGAL_OK && !opts->group_by_document)
@@ -1414,18 +1461,7 @@ static frugal_status rank(struct store *st, const struct collection_row *coll, c
         sqlite3_bind_double(stmt, p++, coll->heading_weight);
         sqlite3_bind_double(stmt, p++, coll->body_weight);
         sqlite3_bind_text(stmt, p++, match, -1, SQLITE_STATIC);
-        struct buf path;
-        buf_init(&path, 0);
-        for (size_t i = 0; rc == FRUGAL_OK && i < opts->n_filters; i++) {
-            const struct store_filter *f = &opts->filters[i];
-            buf_reset(&path);
-            rc = buf_printf(&path, "$.\"%s\"", f->key);
-            if (rc == FRUGAL_OK)
-                sqlite3_bind_text(stmt, p++, path.ptr, (int)path.len, SQLITE_TRANSIENT);
-            for (size_t j = 0; j < f->n_values; j++)
-                sqlite3_bind_text(stmt, p++, f->values[j], -1, SQLITE_STATIC);
-        }
-        buf_release(&path);
+        rc = bind_filters(stmt, &p, opts->filters, opts->n_filters);
         if (rc != FRUGAL_OK)
             err_set(err, rc, "store: search: out of memory");
         if (!opts->group_by_document)
@@ -1522,6 +1558,255 @@ static frugal_status fill_hits(struct store *st, const struct collection_row *co
     return rc;
 }
 
+/* The FTS5 MATCH expression of the analyzed query (*n_terms 0: no terms). */
+static frugal_status match_expression(struct store *st, const struct collection_row *coll,
+                                      const char *query, struct buf *match, size_t *n_terms,
+                                      struct err *err)
+{
+    *n_terms = 0;
+    struct analyzer *an = NULL;
+    frugal_status rc = collection_analyzer(st, coll, &an, err);
+    if (rc != FRUGAL_OK)
+        return rc;
+    struct match_ctx m = {.match = match, .n_terms = 0, .rc = FRUGAL_OK};
+    rc = analyzer_run(an, query, strlen(query), add_term, &m);
+    if (rc == FRUGAL_OK)
+        rc = m.rc;
+    if (rc != FRUGAL_OK)
+        return err_set(err, rc, "store: search: analyze query: %s", frugal_strerror(rc));
+    if (m.n_terms == STORE_MAX_QUERY_TERMS)
+        log_debug("store: search: query cut to its first %d terms", STORE_MAX_QUERY_TERMS);
+    *n_terms = m.n_terms;
+    return FRUGAL_OK;
+}
+
+frugal_status store_hits_fill(struct store *st, const struct collection_row *coll,
+                              const char *query, const struct store_search_opts *opts,
+                              struct store_hit *hits, size_t n, struct err *err)
+{
+    struct buf match;
+    buf_init(&match, 0);
+    size_t n_terms = 0;
+    frugal_status rc = FRUGAL_OK;
+    if (opts->snippets)
+        rc = match_expression(st, coll, query, &match, &n_terms, err);
+    if (rc == FRUGAL_OK) {
+        struct store_search_opts o = *opts;
+        o.snippets = opts->snippets && n_terms > 0;
+        rc = fill_hits(st, coll, match.ptr != NULL ? match.ptr : "", &o, hits, n, err);
+    }
+    buf_release(&match);
+    return rc;
+}
+
+frugal_status store_collection_analyzer(struct store *st, const struct collection_row *coll,
+                                        struct analyzer **out, struct err *err)
+{
+    return collection_analyzer(st, coll, out, err);
+}
+
+frugal_status store_filter_chunk_ids(struct store *st, int64_t collection_id,
+                                     const struct store_filter *filters, size_t n_filters,
+                                     int64_t **ids, size_t *n_ids, struct err *err)
+{
+    *ids = NULL;
+    *n_ids = 0;
+    struct store_search_opts o = {.filters = filters, .n_filters = n_filters};
+    frugal_status rc = check_filters(&o, err);
+    if (rc != FRUGAL_OK)
+        return rc;
+    struct buf sql;
+    buf_init(&sql, 0);
+    rc = buf_puts(&sql, "SELECT ch.id FROM chunks ch JOIN documents d ON d.id = ch.document_id"
+                        " WHERE ch.collection_id = ?");
+    if (rc == FRUGAL_OK)
+        rc = filter_sql(&sql, filters, n_filters);
+    if (rc == FRUGAL_OK)
+        rc = buf_puts(&sql, " ORDER BY ch.id");
+    sqlite3_stmt *stmt = NULL;
+    if (rc != FRUGAL_OK)
+        rc = err_set(err, rc, "store: filter: out of memory");
+    if (rc == FRUGAL_OK)
+        rc = prepare(st, sql.ptr, &stmt, "filter", err);
+    int p = 1;
+    if (rc == FRUGAL_OK) {
+        sqlite3_bind_int64(stmt, p++, collection_id);
+        rc = bind_filters(stmt, &p, filters, n_filters);
+        if (rc != FRUGAL_OK)
+            err_set(err, rc, "store: filter: out of memory");
+    }
+    int64_t *out = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+    while (rc == FRUGAL_OK) {
+        int src = sqlite3_step(stmt);
+        if (src == SQLITE_DONE)
+            break;
+        if (src != SQLITE_ROW) {
+            rc = db_fail(st, src, "filter", err);
+            break;
+        }
+        if (n == cap) {
+            size_t c = cap > 0 ? 2 * cap : 256;
+            int64_t *grown = frugal_reallocarray(out, c, sizeof *out);
+            if (grown == NULL) {
+                rc = err_set(err, FRUGAL_ENOMEM, "store: filter: out of memory");
+                break;
+            }
+            out = grown;
+            cap = c;
+        }
+        out[n++] = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    buf_release(&sql);
+    if (rc != FRUGAL_OK) {
+        frugal_free(out);
+        return rc;
+    }
+    *ids = out;
+    *n_ids = n;
+    return FRUGAL_OK;
+}
+
+/* Reads meta key into *out; *out unchanged when the key is missing. */
+static frugal_status meta_int(struct store *st, const char *key, int64_t *out, struct err *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    frugal_status rc = prepare(st, "SELECT value FROM meta WHERE key = ?1", &stmt, "read meta", err);
+    if (rc == FRUGAL_OK) {
+        sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+        int src = sqlite3_step(stmt);
+        if (src == SQLITE_ROW)
+            *out = sqlite3_column_int64(stmt, 0);
+        else if (src != SQLITE_DONE)
+            rc = db_fail(st, src, "read meta", err);
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static frugal_status each_chunk_row(struct store *st, sqlite3_stmt *stmt, store_chunk_fn fn,
+                                    void *ctx, struct err *err)
+{
+    frugal_status rc = FRUGAL_OK;
+    while (rc == FRUGAL_OK) {
+        int src = sqlite3_step(stmt);
+        if (src == SQLITE_DONE)
+            break;
+        if (src != SQLITE_ROW)
+            return db_fail(st, src, "read chunks", err);
+        const char *text[3];
+        size_t len[3];
+        for (int c = 0; c < 3; c++) {
+            text[c] = (const char *)sqlite3_column_text(stmt, 2 + c);
+            len[c] = (size_t)sqlite3_column_bytes(stmt, 2 + c);
+        }
+        rc = fn(ctx, sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1), text, len);
+    }
+    return rc;
+}
+
+frugal_status store_chunks_since(struct store *st, int64_t collection_id, int64_t since,
+                                 store_chunk_fn added, store_removed_fn removed, void *ctx,
+                                 int64_t *generation, struct err *err)
+{
+    bool own = !st->in_txn && sqlite3_get_autocommit(st->db);
+    frugal_status rc = FRUGAL_OK;
+    if (own)
+        rc = exec(st, "BEGIN", "read chunks", err);
+    if (rc != FRUGAL_OK)
+        return rc;
+    int64_t g = -1;
+    rc = meta_int(st, "generation", &g, err);
+    *generation = g;
+    if (rc == FRUGAL_OK && since >= 0) {
+        int64_t floor = INT64_MAX;
+        rc = meta_int(st, "changes_since", &floor, err);
+        char key[64];
+        snprintf(key, sizeof key, "changes_floor:%lld", (long long)collection_id);
+        if (rc == FRUGAL_OK)
+            rc = meta_int(st, key, &floor, err);
+        if (rc == FRUGAL_OK && since < floor)
+            rc = FRUGAL_ENOTFOUND;
+    }
+    sqlite3_stmt *stmt = NULL;
+    if (rc == FRUGAL_OK && since >= 0) {
+        rc = prepare(st,
+                     "SELECT chunk_id FROM changes WHERE collection_id = ?1 AND generation > ?2"
+                     " AND op = 0",
+                     &stmt, "read changes", err);
+        if (rc == FRUGAL_OK) {
+            sqlite3_bind_int64(stmt, 1, collection_id);
+            sqlite3_bind_int64(stmt, 2, since);
+        }
+        while (rc == FRUGAL_OK) {
+            int src = sqlite3_step(stmt);
+            if (src == SQLITE_DONE)
+                break;
+            if (src != SQLITE_ROW)
+                rc = db_fail(st, src, "read changes", err);
+            else
+                rc = removed(ctx, sqlite3_column_int64(stmt, 0));
+        }
+        sqlite3_finalize(stmt);
+        stmt = NULL;
+    }
+    if (rc == FRUGAL_OK)
+        rc = prepare(st,
+                     since < 0
+                         ? "SELECT c.id, c.document_id, d.title, c.heading_path, c.text"
+                           " FROM chunks c JOIN documents d ON d.id = c.document_id"
+                           " WHERE c.collection_id = ?1 ORDER BY c.id"
+                         : "SELECT c.id, c.document_id, d.title, c.heading_path, c.text"
+                           " FROM chunks c JOIN documents d ON d.id = c.document_id"
+                           " WHERE c.collection_id = ?1 AND c.id IN (SELECT chunk_id FROM"
+                           " changes WHERE collection_id = ?1 AND generation > ?2 AND op = 1)"
+                           " ORDER BY c.id",
+                     &stmt, "read chunks", err);
+    if (rc == FRUGAL_OK) {
+        sqlite3_bind_int64(stmt, 1, collection_id);
+        if (since >= 0)
+            sqlite3_bind_int64(stmt, 2, since);
+        rc = each_chunk_row(st, stmt, added, ctx, err);
+    }
+    sqlite3_finalize(stmt);
+    if (own)
+        exec(st, rc == FRUGAL_OK ? "COMMIT" : "ROLLBACK", "read chunks", NULL);
+    return rc;
+}
+
+frugal_status store_changes_prune(struct store *st, int64_t collection_id, int64_t upto,
+                                  struct err *err)
+{
+    bool own = false;
+    frugal_status rc = op_begin(st, &own, "prune changes", err);
+    if (rc != FRUGAL_OK)
+        return rc;
+    sqlite3_stmt *stmt = NULL;
+    rc = prepare(st, "DELETE FROM changes WHERE collection_id = ?1 AND generation <= ?2", &stmt,
+                 "prune changes", err);
+    if (rc == FRUGAL_OK) {
+        sqlite3_bind_int64(stmt, 1, collection_id);
+        sqlite3_bind_int64(stmt, 2, upto);
+        rc = run(st, stmt, "prune changes", err);
+    }
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (rc == FRUGAL_OK)
+        rc = prepare(st,
+                     "INSERT INTO meta(key, value) VALUES ('changes_floor:' || ?1, ?2)"
+                     " ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
+                     &stmt, "prune changes", err);
+    if (rc == FRUGAL_OK) {
+        sqlite3_bind_int64(stmt, 1, collection_id);
+        sqlite3_bind_int64(stmt, 2, upto);
+        rc = run(st, stmt, "prune changes", err);
+    }
+    sqlite3_finalize(stmt);
+    return op_end(st, own, rc, err);
+}
+
 frugal_status store_search(struct store *st, const struct collection_row *coll, const char *query,
                            const struct store_search_opts *opts, struct store_hit **hits,
                            size_t *n_hits, struct err *err)
@@ -1535,25 +1820,13 @@ frugal_status store_search(struct store *st, const struct collection_row *coll, 
     frugal_status rc = check_filters(opts, err);
     if (rc != FRUGAL_OK || k == 0 || query == NULL)
         return rc;
-    struct analyzer *an = NULL;
-    rc = collection_analyzer(st, coll, &an, err);
-    if (rc != FRUGAL_OK)
-        return rc;
     struct buf match;
     buf_init(&match, 0);
-    struct match_ctx m = {.match = &match, .n_terms = 0, .rc = FRUGAL_OK};
-    rc = analyzer_run(an, query, strlen(query), add_term, &m);
-    if (rc == FRUGAL_OK)
-        rc = m.rc;
-    if (rc != FRUGAL_OK) {
+    size_t n_terms = 0;
+    rc = match_expression(st, coll, query, &match, &n_terms, err);
+    if (rc != FRUGAL_OK || n_terms == 0) {
         buf_release(&match);
-        return err_set(err, rc, "store: search: analyze query: %s", frugal_strerror(rc));
-    }
-    if (m.n_terms == STORE_MAX_QUERY_TERMS)
-        log_debug("store: search: query cut to its first %d terms", STORE_MAX_QUERY_TERMS);
-    if (m.n_terms == 0) {
-        buf_release(&match);
-        return FRUGAL_OK;
+        return rc;
     }
     struct store_hit *out = frugal_calloc(k, sizeof *out);
     size_t n = 0;

@@ -19,6 +19,12 @@
  *          registered on every connection; no stopwords argument = the language default).
  *          Trigger fts_<id>_chunk_deleted removes the row when its chunk goes (also through
  *          ON DELETE CASCADE). Collection ids are AUTOINCREMENT, never reused.
+ *   changes(generation, collection_id, chunk_id, op)  -- schema 2: one row per chunk inserted
+ *          (op 1) or deleted (op 0), written by triggers on chunks in the writing transaction,
+ *          with the generation that transaction commits; lets derived indexes (the BM25 index,
+ *          src/query/keyword.c) catch up without a rebuild. meta 'changes_since' is the
+ *          generation from which the log is complete, meta 'changes_floor:<collection id>' the
+ *          generation up to which store_changes_prune dropped that collection's rows.
  * Connections run in WAL mode with foreign keys on and synchronous=NORMAL. Every writable open
  * creates the "default" collection when it is missing. Writes on a read-only store: EINVAL.
  *
@@ -45,13 +51,14 @@
 
 #include "base/err.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_DEFAULT_K1 0.9
 #define STORE_DEFAULT_B 0.4
 #define STORE_MAX_K 10000 /* store_search caps k here */
 
 struct store;
 struct sqlite3;
+struct analyzer;
 
 struct store_opts {
     bool read_only;      /* a missing database is then ENOTFOUND, an old schema EVERSION */
@@ -189,5 +196,44 @@ void store_hit_release(struct store_hit *h);
 frugal_status store_search(struct store *st, const struct collection_row *coll, const char *query,
                            const struct store_search_opts *opts, struct store_hit **hits,
                            size_t *n_hits, struct err *err);
+
+/* ---- For derived indexes (src/query/keyword.c) ---- */
+
+/* One chunk as the FTS5 row holds it: title (the document's), heading path, body. Borrowed. */
+typedef frugal_status (*store_chunk_fn)(void *ctx, int64_t chunk_id, int64_t document_id,
+                                        const char *const text[3], const size_t len[3]);
+typedef frugal_status (*store_removed_fn)(void *ctx, int64_t chunk_id);
+
+/* Reads, in one read transaction (or the caller's open one), *generation = meta.generation and:
+ * since < 0: every chunk of the collection, in id order, to added; since >= 0: to removed the
+ * ids of the collection's chunks deleted after generation `since` (an id may repeat), then to
+ * added the chunks inserted after it that still exist, in id order. ENOTFOUND (no message) when
+ * the change log does not reach back to `since`. A non-OK return of a callback stops the walk
+ * and is returned. */
+frugal_status store_chunks_since(struct store *st, int64_t collection_id, int64_t since,
+                                 store_chunk_fn added, store_removed_fn removed, void *ctx,
+                                 int64_t *generation, struct err *err);
+
+/* Drops the collection's change-log rows up to generation upto (a derived index that reflects
+ * upto no longer needs them) and records the floor. A write: bumps the generation. */
+frugal_status store_changes_prune(struct store *st, int64_t collection_id, int64_t upto,
+                                  struct err *err);
+
+/* The ids (ascending; owned, frugal_free) of the collection's chunks whose documents match every
+ * filter (as store_search filters). Same EINVAL cases as store_search. */
+frugal_status store_filter_chunk_ids(struct store *st, int64_t collection_id,
+                                     const struct store_filter *filters, size_t n_filters,
+                                     int64_t **ids, size_t *n_ids, struct err *err);
+
+/* Fills hits[0..n) (chunk_id and score already set) as store_search does: rows, document
+ * fields and, with opts->snippets, the FTS5 snippet for the analyzed query. */
+frugal_status store_hits_fill(struct store *st, const struct collection_row *coll,
+                              const char *query, const struct store_search_opts *opts,
+                              struct store_hit *hits, size_t n, struct err *err);
+
+/* The query analyzer of the collection (cached on st, borrowed until the collection's settings
+ * change or st closes). */
+frugal_status store_collection_analyzer(struct store *st, const struct collection_row *coll,
+                                        struct analyzer **out, struct err *err);
 
 #endif
