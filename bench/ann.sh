@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# ann.sh - `make bench-ann`: frugal's HNSW against hnswlib and FAISS IndexHNSWFlat on SIFT10K,
+# written into BENCHMARKS.md between <!-- ann:begin --> and <!-- ann:end --> (markers added at
+# the end when missing; nothing else changes).
+#
+# How: one thread, k = 10, M = 16, ef_construction = 200, a sweep of ef_search. frugal runs
+# through `bin/frugal ann --json` (f32; i8 with float32 rescoring in memory; i8 with the float32
+# copy left in the mapped index file, --rescore-on-disk; i8 at M = 8; the exact flat scan), the
+# peers through bench/ann_peers.py with /usr/bin/python3 (python3-hnswlib, python3-faiss).
+# SIFT10K has only 100 queries, so every ef runs REPEAT passes and keeps the best, for frugal
+# (`--repeat`) as for the peers; frugal's builds run RUNS times (best build time). The on-disk
+# run starts with the page cache dropped for its file: its very first pass (first ef) is
+# reported as the cold QPS, the curve is the best pass (warm). Memory per
+# vector: frugal's breakdown from hnsw_memory (codes, links, ids, per-node metadata; the float32
+# rescoring copy apart); the peers' serialized index size per vector. With gnuplot, the
+# QPS/recall curves go to BENCHMARKS-ann.png next to BENCHMARKS.md. GloVe-100d is not run yet.
+# Data: ${FRUGAL_SHARED:-../shared}/data/siftsmall. FRUGAL_BIN overrides the binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+shared=${FRUGAL_SHARED:-../shared}
+frugal=${FRUGAL_BIN:-bin/frugal}
+python=${PYTHON:-/usr/bin/python3}
+out=BENCHMARKS.md
+d=$shared/data/siftsmall
+efs=${ANN_EFS:-10,16,24,32,48,64,96,128}
+repeat=${ANN_REPEAT:-5}
+runs=${ANN_RUNS:-3}
+
+[ -x "$frugal" ] || { echo "ann.sh: $frugal not built (run make)" >&2; exit 1; }
+[ -f "$d/siftsmall_base.fvecs" ] || { echo "ann.sh: no $d" >&2; exit 1; }
+"$python" -c 'import hnswlib, faiss' 2>/dev/null ||
+    { echo "ann.sh: $python needs python3-hnswlib and python3-faiss" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/frugal-bench-ann-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+common=(--base "$d/siftsmall_base.fvecs" --query "$d/siftsmall_query.fvecs"
+        --gt "$d/siftsmall_groundtruth.ivecs" --m 16 --ef-construction 200 -k 10 --threads 1 --json)
+
+ours() { # name, extra args: $runs builds, each sweeping with $repeat passes per ef
+    local name=$1
+    shift
+    echo "== $name" >&2
+    for r in $(seq "$runs"); do
+        "$frugal" --quiet ann "${common[@]}" --ef "$efs" --repeat "$repeat" "$@" >"$tmp/$name.$r.json"
+    done
+}
+ours frugal-f32 --type f32
+ours frugal-i8 --type i8
+ours frugal-i8-m8 --type i8 --m 8
+ours frugal-i8-disk --type i8 --rescore-on-disk
+ours frugal-flat --flat
+echo "== hnswlib" >&2
+"$python" bench/ann_peers.py hnswlib "$d/siftsmall_base.fvecs" "$d/siftsmall_query.fvecs" \
+    "$d/siftsmall_groundtruth.ivecs" 16 200 "$efs" >"$tmp/hnswlib.json"
+echo "== faiss" >&2
+"$python" bench/ann_peers.py faiss "$d/siftsmall_base.fvecs" "$d/siftsmall_query.fvecs" \
+    "$d/siftsmall_groundtruth.ivecs" 16 200 "$efs" >"$tmp/faiss.json"
+
+cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
+versions=$("$python" -c 'import faiss, hnswlib; print("faiss", faiss.__version__, "/ hnswlib", getattr(hnswlib, "__version__", "(Debian)"))')
+plot=BENCHMARKS-ann.png
+command -v gnuplot >/dev/null || plot=
+"$python" - "$tmp" "$out" "$cpu" "$(nproc)" "$(date -u +%Y-%m-%d)" "$repeat" "$versions" "$plot" <<'PY'
+import glob, json, os, subprocess, sys
+tmp, out, cpu, cores, date, repeat, versions, plot = sys.argv[1:9]
+repeat = int(repeat)
+
+def ours(name):
+    runs = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(tmp, name + ".*.json")))]
+    first = runs[0]
+    sweep = first.get("sweep") or [{"ef": 0, "qps": first["qps"], "recall": first["recall"]}]
+    for i, s in enumerate(sweep):
+        s["qps"] = max((r.get("sweep") or [r])[i]["qps"] for r in runs)
+    cold = max(r.get("cold_qps", 0) for r in runs)
+    return {"build_s": min(r["build_s"] for r in runs), "bytes_per_vector": first["bytes_per_vector"],
+            "rescore": first.get("rescore_bytes_per_vector", 0), "sweep": sweep,
+            "memory": first.get("memory"), "cold": cold}
+
+res = {"frugal f32": ours("frugal-f32"), "frugal i8 + f32 rescore in memory": ours("frugal-i8"),
+       "frugal i8 + f32 rescore on disk": ours("frugal-i8-disk"),
+       "frugal i8 M=8 + f32 rescore": ours("frugal-i8-m8"),
+       "frugal flat (exact)": ours("frugal-flat")}
+for p in ("hnswlib", "faiss"):
+    res[p] = json.load(open(os.path.join(tmp, p + ".json")))
+
+def qps_at(r, target):
+    """QPS at the smallest ef whose recall reaches target (None if none does)."""
+    ok = [s for s in r["sweep"] if s["recall"] >= target]
+    return max(s["qps"] for s in ok) if ok else None
+
+lines = []
+lines.append("## Vector index (HNSW) on SIFT10K")
+lines.append("")
+lines.append(f"{date}, {cpu}, {cores} cores shared with other work (timings under load), one search "
+             f"thread, k = 10, M = 16, ef_construction = 200 (M = 8 where named); best of {repeat} "
+             f"passes of the 100 queries per ef for every engine. Peers: {versions}, through Python (per-call overhead included in their QPS "
+             f"as a batch call: one call for all 100 queries). `make bench-ann` regenerates this.")
+lines.append("")
+f32, hl, fa = res["frugal f32"], res["hnswlib"], res["faiss"]
+lines.append("| ratio | value |")
+lines.append("|---|---|")
+for t in (0.95, 0.99):
+    a, b, c = qps_at(f32, t), qps_at(hl, t), qps_at(fa, t)
+    if a and b:
+        lines.append(f"| QPS at recall@10 >= {t}: frugal f32 / hnswlib | {a / b:.2f}x |")
+    if a and c:
+        lines.append(f"| QPS at recall@10 >= {t}: frugal f32 / FAISS | {a / c:.2f}x |")
+i8 = res["frugal i8 + f32 rescore in memory"]
+i8d = res["frugal i8 + f32 rescore on disk"]
+i8m8 = res["frugal i8 M=8 + f32 rescore"]
+for name, r in (("i8 + rescore in memory", i8), ("i8 + rescore on disk (warm)", i8d)):
+    a, b = qps_at(r, 0.95), qps_at(hl, 0.95)
+    if a and b:
+        lines.append(f"| QPS at recall@10 >= 0.95: frugal {name} / hnswlib | {a / b:.2f}x |")
+lines.append(f"| build time: frugal f32 / hnswlib | {f32['build_s'] / hl['build_s']:.2f}x |")
+lines.append(f"| build time: frugal f32 / FAISS | {f32['build_s'] / fa['build_s']:.2f}x |")
+fb = f32["bytes_per_vector"]
+lines.append(f"| memory per vector, M=16: frugal i8 (rescore on disk) / frugal f32 | "
+             f"{i8d['bytes_per_vector'] / fb:.2f} |")
+lines.append(f"| memory per vector, M=16: frugal i8 (rescore in memory) / frugal f32 | "
+             f"{(i8['bytes_per_vector'] + i8['rescore']) / fb:.2f} |")
+lines.append(f"| memory per vector: frugal i8 at M=8 (rescore on disk) / frugal f32 at M=16 | "
+             f"{i8m8['bytes_per_vector'] / fb:.2f} |")
+lines.append("")
+lines.append("Memory per vector (bytes, as allocated; the id table at its current capacity):")
+lines.append("")
+lines.append("| index | codes | links | ids + id table | per-node metadata | in memory | float32 rescoring copy |")
+lines.append("|---|---:|---:|---:|---:|---:|---|")
+for name, r in res.items():
+    m = r.get("memory")
+    if not m:
+        continue
+    if m["rescore"]:
+        where = f"{m['rescore']:.0f} in memory (not in the total)"
+    elif m["rescore_on_disk"]:
+        where = (f"{m['rescore_on_disk']:.0f} in the mapped file; after the runs "
+                 f"{m['rescore_cached']:.0f} in the page cache")
+    else:
+        where = "none"
+    lines.append(f"| {name} | {m['codes']:.0f} | {m['links']:.1f} | {m['ids']:.1f} | "
+                 f"{m['node_meta']:.1f} | {r['bytes_per_vector']:.0f} | {where} |")
+if i8d.get("cold"):
+    lines.append("")
+    lines.append(f"On-disk rescoring: the first pass (ef {i8d['sweep'][0]['ef']}) with the index file "
+                 f"dropped from the page cache ran at {i8d['cold']:.0f} q/s (each query reads the "
+                 f"pages of its final candidates from disk); the curve below is the best of "
+                 f"{repeat} passes, served from the page cache.")
+lines.append("")
+lines.append("| index | build s | bytes/vector | " + " | ".join(f"ef {s['ef']}" for s in f32["sweep"]) + " |")
+lines.append("|---|---|---|" + "---|" * len(f32["sweep"]))
+for name, r in res.items():
+    bpv = f"{r['bytes_per_vector']:.0f}"
+    if r.get("rescore"):
+        bpv += f" (+{r['rescore']:.0f} f32)"
+    if name.startswith("frugal flat"):
+        s = r["sweep"][0]
+        cells = [f"{s['qps']:.0f} q/s, R {s['recall']:.3f}"] + [""] * (len(f32["sweep"]) - 1)
+    else:
+        cells = [f"{s['qps']:.0f} q/s, R {s['recall']:.3f}" for s in r["sweep"]]
+    lines.append(f"| {name} | {r['build_s']:.2f} | {bpv} | " + " | ".join(cells) + " |")
+lines.append("")
+lines.append("Cells: queries per second and recall@10 at each ef_search. frugal bytes/vector: graph, "
+             "codes and ids in memory (i8 in memory: the float32 rescoring copy in parentheses); peers: "
+             "serialized index size / n.")
+if plot:
+    data = os.path.join(tmp, "plot.dat")
+    with open(data, "w") as f:
+        for name, r in res.items():
+            if name.startswith("frugal flat"):
+                continue
+            f.write(f'"{name}"\n')
+            for s in r["sweep"]:
+                f.write(f"{s['recall']} {s['qps']}\n")
+            f.write("\n\n")
+    n_series = len([n for n in res if not n.startswith("frugal flat")])
+    script = f'set terminal png size 900,600\nset output "{plot}"\n'
+    script += ('set termoption noenhanced\n'
+               'set title "SIFT10K, k = 10, one thread: queries per second against recall@10"\n'
+               'set xlabel "recall@10"\nset ylabel "queries per second"\nset logscale y\n'
+               'set key bottom left\nset grid\n'
+               f'plot for [i=0:{n_series - 1}] "{data}" index i with linespoints title columnheader(1)\n')
+    subprocess.run(["gnuplot"], input=script.encode(), check=True)
+    lines.append("")
+    lines.append(f"![QPS against recall@10]({plot})")
+else:
+    lines.append(" No plot: gnuplot is not installed (scripts/setup --bench installs gnuplot-nox).")
+body = "\n".join(lines)
+
+text = open(out).read() if os.path.exists(out) else "# Benchmarks\n"
+b, e = "<!-- ann:begin -->", "<!-- ann:end -->"
+if b in text and e in text:
+    text = text[:text.index(b) + len(b)] + "\n" + body + "\n" + text[text.index(e):]
+else:
+    text = text.rstrip("\n") + "\n\n" + b + "\n" + body + "\n" + e + "\n"
+open(out, "w").write(text)
+print(body)
+PY

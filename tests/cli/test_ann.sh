@@ -1,0 +1,41 @@
+# test_ann.sh - `frugal ann` on a tiny generated .fvecs set: exact recall, --out, --json keys.
+. "$TESTS_DIR/lib.sh"
+
+"$PY" - <<'PY'
+import random, struct
+random.seed(7)
+dim, nb, nq, k = 8, 200, 20, 5
+base = [[random.uniform(-1, 1) for _ in range(dim)] for _ in range(nb)]
+query = [[random.uniform(-1, 1) for _ in range(dim)] for _ in range(nq)]
+def fw(path, rows, fmt):
+    with open(path, "wb") as f:
+        for r in rows:
+            f.write(struct.pack("<i", len(r)) + struct.pack("<%d%s" % (len(r), fmt), *r))
+fw("base.fvecs", base, "f")
+fw("query.fvecs", query, "f")
+gt = []
+for q in query:
+    d = sorted(range(nb), key=lambda i: (sum((a - b) ** 2 for a, b in zip(q, base[i])), i))
+    gt.append(d[:k])
+fw("gt.ivecs", gt, "i")
+PY
+
+frx ann --base base.fvecs --query query.fvecs --gt gt.ivecs -k 5 --out r.ivecs
+expect_rc 0 "ann builds and searches"
+check "prints recall 1.0000 on tiny data" out_has "recall@5 1.0000"
+check "--out wrote 20 rows of 5 ids" test "$(stat -c %s r.ivecs)" = $((20 * 24))
+
+frx ann --base base.fvecs --query query.fvecs --gt gt.ivecs -k 5 --json --type i8 --threads 2
+expect_rc 0 "ann --json --type i8"
+check "--json has build_s, qps, bytes_per_vector, recall" \
+    jq_ok 'all(k in d for k in ("build_s", "qps", "bytes_per_vector", "recall")) and d["recall"] >= 0.95'
+
+frx ann --base base.fvecs --query query.fvecs --gt gt.ivecs -k 5 --json --flat --metric l2
+expect_rc 0 "ann --flat"
+check "flat is exact" jq_ok 'd["recall"] == 1.0'
+
+frx ann --base base.fvecs
+expect_rc 2 "ann without --query is a usage error"
+frx ann --base missing.fvecs --query query.fvecs
+expect_rc 1 "ann on a missing file fails"
+check "one line names the file" err_has "missing.fvecs"
