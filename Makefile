@@ -1,7 +1,7 @@
 # frugal - build, test, demo and benchmarks. `make help` lists the targets.
 CC ?= cc
 BUILD ?= build
-PKGS := sqlite3 libutf8proc gumbo libxml-2.0 libzip md4c zlib libcjson libcrypto
+PKGS := sqlite3 libutf8proc gumbo libxml-2.0 libzip md4c zlib libcjson libcrypto libcurl
 OPT ?= -O2
 SAN ?=
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -26,7 +26,7 @@ BIN_DIR := $(BUILD)/bin
 LIB_DIR := $(BUILD)/lib
 endif
 
-.PHONY: all setup setup-bench test test-unit test-cli test-asan fuzz fuzz-smoke demo bench-bm25 bench-chunking bench-ann bench-embed clean help \
+.PHONY: all setup setup-bench test test-unit test-cli test-asan fuzz fuzz-smoke demo bench-bm25 bench-chunking bench-ann bench-embed bench-glove clean help \
         check-symbols format
 
 all: $(LIB_DIR)/libfrugal.a $(LIB_DIR)/libfrugal.so $(BIN_DIR)/frugal frugal.pc
@@ -40,6 +40,7 @@ help:
 	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60) each"
 	@echo "make bench-bm25 SciFact and Cranfield: frugal vs Xapian, written to BENCHMARKS.md"
 	@echo "make bench-chunking  BM25 quality by chunk size, written to BENCHMARKS.md"
+	@echo "make bench-glove     GloVe sentence vectors: SciFact nDCG@10 per weighting, written to BENCHMARKS.md"
 
 setup:
 	@bash scripts/setup
@@ -143,6 +144,11 @@ bench-ann: setup-bench
 bench-embed: setup-bench
 	$(MAKE) all
 	bash bench/embed.sh
+
+bench-glove: setup-bench
+	bash scripts/setup --glove
+	$(MAKE) all
+	bash bench/glove.sh
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) include/*.h src/*/*.h

@@ -64,6 +64,10 @@ int cmd_eval(struct cli *cli, int argc, char **argv);
 void cmd_eval_help(FILE *out);
 int cmd_stats(struct cli *cli, int argc, char **argv);
 void cmd_stats_help(FILE *out);
+int cmd_ann(struct cli *cli, int argc, char **argv);
+void cmd_ann_help(FILE *out);
+int cmd_optimize(struct cli *cli, int argc, char **argv);
+void cmd_optimize_help(FILE *out);
 
 /* ---- Option parsing (output.c) ---------------------------------------------------------- */
 

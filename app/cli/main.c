@@ -13,6 +13,14 @@
 
 #include "cli.h"
 
+/* cmd_embed.c: the embedding runtime's verbs */
+int cmd_embed(struct cli *cli, int argc, char **argv);
+void cmd_embed_help(FILE *out);
+int cmd_rerank(struct cli *cli, int argc, char **argv);
+void cmd_rerank_help(FILE *out);
+int cmd_glove_convert(struct cli *cli, int argc, char **argv);
+void cmd_glove_convert_help(FILE *out);
+
 static const struct cli_verb verbs[] = {
     {"ingest", "add or update files and folders", cmd_ingest, cmd_ingest_help},
     {"sync", "make a collection mirror a folder", cmd_sync, cmd_sync_help},
@@ -22,7 +30,15 @@ static const struct cli_verb verbs[] = {
     {"collections", "list, create, tune or delete collections", cmd_collections,
      cmd_collections_help},
     {"stats", "documents, chunks and size of the database", cmd_stats, cmd_stats_help},
+    {"embed", "embed texts (BERT model folder, GloVe, remote server)", cmd_embed, cmd_embed_help},
+    {"rerank", "score passages against a query with a cross-encoder", cmd_rerank,
+     cmd_rerank_help},
     {"eval", "measure search quality on BEIR or Cranfield data", cmd_eval, cmd_eval_help},
+    {"ann", "benchmark the vector index on .fvecs files", cmd_ann, cmd_ann_help},
+    {"optimize", "rewrite the BM25 index files from the database", cmd_optimize,
+     cmd_optimize_help},
+    /* hidden (no summary): run by scripts/setup --glove */
+    {"glove-convert", NULL, cmd_glove_convert, cmd_glove_convert_help},
 };
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
@@ -46,8 +62,10 @@ static void print_usage(FILE *out)
           "\n"
           "Verbs:\n",
           out);
-    for (size_t i = 0; i < N_VERBS; i++)
-        fprintf(out, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
+    for (size_t i = 0; i < N_VERBS; i++) {
+        if (verbs[i].summary != NULL)
+            fprintf(out, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
+    }
     fputs("\n"
           "Global options (also accepted after the verb):\n"
           "  --db PATH     the database file (default: $FRUGAL_DB, else ./frugal.db)\n"
