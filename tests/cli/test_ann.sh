@@ -30,6 +30,12 @@ expect_rc 0 "ann --json --type i8"
 check "--json has build_s, qps, bytes_per_vector, recall" \
     jq_ok 'all(k in d for k in ("build_s", "qps", "bytes_per_vector", "recall")) and d["recall"] >= 0.95'
 
+frx ann --base base.fvecs --query query.fvecs --gt gt.ivecs -k 5 --json --type i8 --rescore-on-disk \
+    --ef 8,16 --repeat 3
+expect_rc 0 "ann --rescore-on-disk --repeat"
+check "rescoring from the mapped file: none in memory, all on disk, same recall" \
+    jq_ok 'd["rescore_bytes_per_vector"] == 0 and d["memory"]["rescore_on_disk"] == 32 and d["memory"]["codes"] == 8 and d["recall"] >= 0.95 and d["cold_qps"] > 0 and len(d["sweep"]) == 2'
+
 frx ann --base base.fvecs --query query.fvecs --gt gt.ivecs -k 5 --json --flat --metric l2
 expect_rc 0 "ann --flat"
 check "flat is exact" jq_ok 'd["recall"] == 1.0'
