@@ -101,6 +101,90 @@ void frugal_close(frugal_db *db);
  * With db == NULL: "out of memory". */
 const char *frugal_errmsg(const frugal_db *db);
 
+/* ---- Embedders ------------------------------------------------------------------------------ */
+
+/* An embedder turns texts into dense vectors. frugal ships three (a BERT-family
+ * sentence-transformers folder, GloVe static word vectors, an OpenAI-compatible server); an
+ * application may plug its own through frugal_embedder_vtable.
+ *
+ * Collections name theirs with a spec string (frugal_collection_params.embedder):
+ *   "model:DIR"             a sentence-transformers folder (frugal_embedder_open_model, 1 thread)
+ *   "glove"                 GloVe from the default data dir ($FRUGAL_DATA_DIR, else
+ *                           ~/.local/share/frugal; installed by scripts/setup --glove)
+ *   "glove:PATH"            a .fsv vectors file
+ *   "remote:MODEL@URL"      an OpenAI-compatible /v1/embeddings server at base URL (API key from
+ *                           $FRUGAL_EMBED_API_KEY or $OPENAI_API_KEY)
+ *   "custom:NAME"           the application's own: attach it with frugal_use_embedder
+ * The database records, per collection, the name and dimension of the embedder that wrote its
+ * vectors; an embedder with another name or dimension is refused (FRUGAL_EINVAL) with a message
+ * naming both. */
+typedef struct frugal_embedder frugal_embedder;
+
+/* An application's embedder. `self` is the application's state, passed back to every slot. */
+typedef struct frugal_embedder_vtable {
+    /* required: writes n vectors, (n, dim) row-major float32, into out (n * dim floats, sized by
+     * the caller); texts are borrowed NUL-terminated UTF-8, 1 <= n <= max_batch. On failure
+     * returns a status and may write a message into errbuf (errbuf_size bytes, NUL-terminated).
+     * Every value must be finite. */
+    frugal_status (*embed)(void *self, const char *const *texts, size_t n, float *out,
+                           char *errbuf, size_t errbuf_size);
+    /* required: the vector length, fixed for the embedder's life, > 0 */
+    size_t (*dim)(const void *self);
+    /* required: a stable name saying which vectors these are ("my-model-v2"); two embedders
+     * with the same name and dim must produce comparable vectors. Borrowed. */
+    const char *(*name)(const void *self);
+    /* optional: frees self (NULL: nothing to free) */
+    void (*free)(void *self);
+    /* optional: the largest batch embed accepts (NULL or 0: any) */
+    size_t (*max_batch)(const void *self);
+} frugal_embedder_vtable;
+
+/* Wraps an application's embedder. vt is borrowed (it must outlive the embedder; usually
+ * static); ownership of self passes to the embedder (vt->free is called by
+ * frugal_embedder_free, and on failure here). FRUGAL_EINVAL when a required slot is missing
+ * or dim is 0. As for every constructor below, *out is set whenever memory allowed, even on
+ * failure, so that frugal_embedder_errmsg(*out) says what went wrong; free it in every case. */
+frugal_status frugal_embedder_new(const frugal_embedder_vtable *vt, void *self,
+                                  frugal_embedder **out);
+/* A sentence-transformers (BERT-family) model folder as the Hugging Face Hub ships it; threads:
+ * matrix-product threads (0 = 1). */
+frugal_status frugal_embedder_open_model(const char *dir, int threads, frugal_embedder **out);
+/* GloVe static word vectors (SIF-weighted average); path NULL = the default data dir. */
+frugal_status frugal_embedder_open_glove(const char *path, frugal_embedder **out);
+
+typedef struct frugal_remote_params {
+    const char *url;       /* base URL ("http://127.0.0.1:8080"); NULL: $FRUGAL_EMBED_URL */
+    const char *model;     /* model name sent to the server; NULL: $FRUGAL_EMBED_MODEL */
+    const char *api_key;   /* NULL: $FRUGAL_EMBED_API_KEY, else $OPENAI_API_KEY, else none */
+    size_t dim;            /* expected dimension; 0 = ask the server once on open */
+    size_t max_batch;      /* texts per request; 0 = 64 */
+    long timeout_ms;       /* per request; 0 = 120000 */
+    int max_retries;       /* after 429, 5xx or a connection error; -1 = default (4) */
+} frugal_remote_params;
+void frugal_remote_default_params(frugal_remote_params *params);
+/* An OpenAI-compatible /v1/embeddings server. params may be NULL (all from the environment). */
+frugal_status frugal_embedder_open_remote(const frugal_remote_params *params,
+                                          frugal_embedder **out);
+/* Opens the embedder a spec string names (see above); "custom:..." is FRUGAL_EINVAL here. */
+frugal_status frugal_embedder_open_spec(const char *spec, frugal_embedder **out);
+
+/* Embeds n texts (borrowed) into out, (n, dim) row-major (n * dim floats, caller-sized). */
+frugal_status frugal_embedder_embed(frugal_embedder *e, const char *const *texts, size_t n,
+                                    float *out);
+size_t frugal_embedder_dim(const frugal_embedder *e);
+/* Borrowed, valid for the embedder's life ("bert:all-MiniLM-L6-v2", "glove-6b-100d:sif"). */
+const char *frugal_embedder_name(const frugal_embedder *e);
+/* The message of the embedder's last failure ("" when none). Borrowed. */
+const char *frugal_embedder_errmsg(const frugal_embedder *e);
+void frugal_embedder_free(frugal_embedder *e);
+
+/* Makes db use e (borrowed: it must outlive db, or the next frugal_use_embedder for the same
+ * collection) for collection `name`, instead of opening one from the collection's spec: the
+ * only way to serve a "custom:..." collection, and a way to share one loaded model. The
+ * collection must have an embedder spec; e's name and dim must match the recorded ones (they are
+ * recorded now when none are yet). */
+frugal_status frugal_use_embedder(frugal_db *db, const char *name, frugal_embedder *e);
+
 /* ---- Collections ---------------------------------------------------------------------------- */
 
 /* Every document belongs to one collection; "default" exists from the start. A collection fixes
@@ -114,6 +198,11 @@ typedef struct frugal_collection_params {
     double title_weight;    /* weight of the document title field (default 1.0) */
     double heading_weight;  /* weight of the heading path field (default 1.0) */
     double body_weight;     /* weight of the chunk text (default 1.0) */
+    const char *embedder;   /* dense vectors: an embedder spec (see Embedders), or NULL for none
+                               (default). A built-in one is opened at creation, so that a bad
+                               spec fails here, and its name and dimension are recorded. */
+    const char *vector_type;/* how the vector index stores vectors: "f32" (default), "f16" or
+                               "i8" (the database always keeps float32) */
 } frugal_collection_params;
 void frugal_collection_default_params(frugal_collection_params *params);
 
@@ -125,6 +214,10 @@ typedef struct frugal_collection_info {
     double k1, b, title_weight, heading_weight, body_weight;
     int64_t n_documents;
     int64_t n_chunks;
+    char *embedder;         /* the spec, NULL without dense vectors */
+    char *embedder_name;    /* recorded name, NULL until known */
+    int64_t embedder_dim;   /* recorded dimension, 0 until known */
+    char *vector_type;      /* "f32", "f16" or "i8" */
 } frugal_collection_info;
 
 /* Creates collection `name` (1..128 bytes of letters, digits, '_', '-', '.'). FRUGAL_EEXIST if
@@ -135,6 +228,13 @@ frugal_status frugal_collection_create(frugal_db *db, const char *name,
  * are fixed and ignored here. */
 frugal_status frugal_collection_tune(frugal_db *db, const char *name,
                                      const frugal_collection_params *params);
+/* Gives an existing collection an embedder (spec and vector_type as in
+ * frugal_collection_params; NULL vector_type = "f32"). Allowed while the collection holds no
+ * chunks; setting the spec it already has is a no-op; otherwise FRUGAL_EINVAL with a message:
+ * vectors are computed at ingestion only, so a collection that already holds chunks needs a new
+ * collection (or its documents deleted first). */
+frugal_status frugal_collection_set_embedder(frugal_db *db, const char *name, const char *spec,
+                                             const char *vector_type);
 /* Deletes a collection with all its documents and chunks. */
 frugal_status frugal_collection_delete(frugal_db *db, const char *name);
 /* Lists collections; free with frugal_collection_list_free. */
@@ -181,7 +281,10 @@ typedef struct frugal_ingest_report {
     size_t chunks_written;
 } frugal_ingest_report;
 
-/* Adds or updates the files and folders (recursively) in `paths` (borrowed). A file that fails is
+/* When the collection has an embedder, every chunk's vector is computed (the chunks of a
+ * document in one batch) and stored in the same transaction as the chunk.
+ *
+ * Adds or updates the files and folders (recursively) in `paths` (borrowed). A file that fails is
  * reported through on_file and counted; the rest go on. Each document is written in its own
  * transaction: an interruption loses at most the document in flight. Returns FRUGAL_OK when
  * the batch ran (even with failed files), an error only when it could not run at all. */
@@ -237,8 +340,15 @@ typedef struct frugal_filter {
     size_t n_values;
 } frugal_filter;
 
+/* How frugal_search ranks. Numbers are stable; HYBRID (fusion of both) is reserved for later. */
+typedef enum frugal_search_mode {
+    FRUGAL_SEARCH_BM25 = 0,  /* keywords, BM25F (default) */
+    FRUGAL_SEARCH_DENSE = 1, /* the collection's embedder + vector index; needs an embedder */
+} frugal_search_mode;
+
 typedef struct frugal_search_params {
     const char *collection;        /* default "default" */
+    frugal_search_mode mode;       /* default FRUGAL_SEARCH_BM25 */
     size_t k;                      /* number of hits (default 10, at most 10000) */
     const frugal_filter *filters;  /* all must hold (AND) */
     size_t n_filters;
@@ -252,7 +362,8 @@ void frugal_search_default_params(frugal_search_params *params);
 typedef struct frugal_hit {
     int64_t chunk_id;
     int64_t document_id;
-    double score;          /* BM25, higher is better */
+    double score;          /* higher is better: BM25, or in dense mode the cosine similarity of
+                              the query and chunk vectors, in [-1, 1] */
     int ordinal;           /* chunk number within its document, from 0 */
     char *source;
     char *ext_id;          /* may be NULL */
@@ -285,6 +396,14 @@ void frugal_results_free(frugal_results *results);
  * the database, folding in every change since it was written; the file is replaced atomically. */
 frugal_status frugal_optimize(frugal_db *db, const char *collection);
 
+/* Dense mode searches a vector index kept beside the database in PATH.vec/<collection id>.hnsw
+ * (HNSW, cosine, in the collection's vector_type), derived like the BM25 index: the database's
+ * chunk_vectors table is the truth, a missing, corrupt, stale or foreign file is rebuilt from it
+ * (with a log message), and changes since the file was written are applied from the change log
+ * and the file rewritten. Collections of fewer than FRUGAL_DENSE_FLAT_MAX vectors (default 5000;
+ * the environment variable of that name overrides it) are scanned exactly in memory instead,
+ * with no file. Filters become an allowed-id set tested during the search. */
+
 /* ---- Evaluation ----------------------------------------------------------------------------- */
 
 typedef struct frugal_eval_params {
@@ -293,6 +412,9 @@ typedef struct frugal_eval_params {
     bool reuse;               /* skip ingestion when the collection already holds documents */
     size_t chunk_tokens;      /* chunking of the corpus; 0 = frugal_ingest_default_params' */
     size_t chunk_overlap;     /* used only when chunk_tokens is set */
+    frugal_search_mode mode;  /* default FRUGAL_SEARCH_BM25 */
+    const char *embedder;     /* spec given to the collection when eval creates it (dense mode
+                                 needs one); NULL: none */
     frugal_progress_fn on_progress;
     void *ctx;
 } frugal_eval_params;
@@ -309,7 +431,7 @@ typedef struct frugal_eval_report {
     double ingest_seconds;    /* 0 when reused */
 } frugal_eval_report;
 
-/* Evaluates BM25 search on a BEIR folder (corpus.jsonl[.gz], queries.jsonl or
+/* Evaluates search (params->mode) on a BEIR folder (corpus.jsonl[.gz], queries.jsonl or
  * queries.SPLIT.jsonl, qrels/SPLIT.tsv) ingested into db. Documents rank by their best chunk. */
 frugal_status frugal_eval_beir(frugal_db *db, const char *dir, const frugal_eval_params *params,
                                frugal_eval_report *report);

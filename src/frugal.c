@@ -3,12 +3,19 @@
  * the ingestion pipeline and the text layer. It is the only file that sees all of them; it
  * validates public arguments, keeps the last error message on the handle, and converts
  * internal rows into the public structs. Evaluation (frugal_eval_*) lives in src/eval/eval.c,
- * a client of this API.
+ * a client of this API; the embedder handles in src/frugal_embedder.c.
+ *
+ * Embedders are resolved lazily per collection: the first ingestion or dense search of a
+ * collection with an embedder spec opens it (or takes the one the application attached with
+ * frugal_use_embedder) and checks its name and dimension against those recorded in the store,
+ * recording them when none are yet. Indexes (BM25, dense) are opened per collection on first use
+ * and kept on the handle.
  *
  * Threading: a frugal_db is used by one thread at a time (see frugal.h).
  */
 #include <limits.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,9 +25,11 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/fs.h"
+#include "embed/embedder.h"
 #include "frugal.h"
 #include "frugal_internal.h"
 #include "ingest/pipeline.h"
+#include "query/dense.h"
 #include "query/keyword.h"
 #include "store/store.h"
 #include "text/analyzer.h"
@@ -33,8 +42,23 @@ struct keyword_slot {
     struct keyword_index *ki; /* owned */
 };
 
+struct dense_slot {
+    int64_t collection_id;
+    struct dense_index *di; /* owned */
+};
+
+struct embedder_slot {
+    int64_t collection_id;
+    frugal_embedder *e; /* owned when `owned`, else the application's (frugal_use_embedder) */
+    bool owned;
+};
+
 struct frugal_db {
     struct store *st;
+    struct dense_slot *dense;     /* (n_dense) vector indexes opened so far */
+    size_t n_dense;
+    struct embedder_slot *embedders; /* (n_embedders) embedders resolved so far */
+    size_t n_embedders;
     struct err err;   /* the last failure, for frugal_errmsg */
     char *path;       /* owned: the database file, for the BM25 index files beside it */
     bool read_only;
@@ -101,6 +125,13 @@ void frugal_close(frugal_db *db)
     for (size_t i = 0; i < db->n_keyword; i++)
         keyword_close(db->keyword[i].ki);
     frugal_free(db->keyword);
+    for (size_t i = 0; i < db->n_dense; i++)
+        dense_close(db->dense[i].di);
+    frugal_free(db->dense);
+    for (size_t i = 0; i < db->n_embedders; i++)
+        if (db->embedders[i].owned)
+            frugal_embedder_free(db->embedders[i].e);
+    frugal_free(db->embedders);
     store_close(db->st);
     frugal_free(db->path);
     frugal_free(db);
@@ -126,6 +157,44 @@ static frugal_status enter(frugal_db *db)
     if (db->st == NULL)
         return err_set(&db->err, FRUGAL_EINVAL, "the database is not open");
     return FRUGAL_OK;
+}
+
+/* ---- Dense indexes ---- */
+
+/* The vector index of collection_id, opened on first use. */
+static frugal_status dense_for(frugal_db *db, int64_t collection_id, struct dense_index **out)
+{
+    for (size_t i = 0; i < db->n_dense; i++) {
+        if (db->dense[i].collection_id == collection_id) {
+            *out = db->dense[i].di;
+            return FRUGAL_OK;
+        }
+    }
+    struct dense_slot *grown = frugal_reallocarray(db->dense, db->n_dense + 1, sizeof *grown);
+    if (grown == NULL)
+        return err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
+    db->dense = grown;
+    struct dense_index *di = NULL;
+    /* a cache beside the database, written even by read-only handles (as the BM25 index) */
+    frugal_status rc = dense_open(db->path, true, collection_id, &di, &db->err);
+    if (rc != FRUGAL_OK)
+        return rc;
+    db->dense[db->n_dense].collection_id = collection_id;
+    db->dense[db->n_dense].di = di;
+    db->n_dense++;
+    *out = di;
+    return FRUGAL_OK;
+}
+
+static void dense_forget(frugal_db *db, int64_t collection_id)
+{
+    for (size_t i = 0; i < db->n_dense; i++) {
+        if (db->dense[i].collection_id == collection_id) {
+            dense_close(db->dense[i].di);
+            db->dense[i] = db->dense[--db->n_dense];
+            return;
+        }
+    }
 }
 
 /* ---- Collections ---- */
@@ -165,6 +234,141 @@ static void row_from_params(struct collection_row *row, const char *name,
     row->title_weight = p->title_weight;
     row->heading_weight = p->heading_weight;
     row->body_weight = p->body_weight;
+    row->embedder = (char *)p->embedder;
+    row->vector_type = (char *)(p->vector_type != NULL ? p->vector_type : "f32");
+}
+
+static frugal_status check_vector_type(frugal_db *db, const char *vector_type)
+{
+    if (vector_type == NULL || strcmp(vector_type, "f32") == 0 ||
+        strcmp(vector_type, "f16") == 0 || strcmp(vector_type, "i8") == 0)
+        return FRUGAL_OK;
+    return err_set(&db->err, FRUGAL_EINVAL, "vector type must be f32, f16 or i8, not '%s'",
+                   vector_type);
+}
+
+/* ---- Embedders of collections ---- */
+
+static struct embedder_slot *embedder_slot(frugal_db *db, int64_t collection_id)
+{
+    for (size_t i = 0; i < db->n_embedders; i++)
+        if (db->embedders[i].collection_id == collection_id)
+            return &db->embedders[i];
+    return NULL;
+}
+
+/* Keeps e for collection_id (replacing any); takes ownership of e when owned (freed on
+ * failure). */
+static frugal_status embedder_keep(frugal_db *db, int64_t collection_id, frugal_embedder *e,
+                                   bool owned)
+{
+    struct embedder_slot *slot = embedder_slot(db, collection_id);
+    if (slot == NULL) {
+        struct embedder_slot *grown =
+            frugal_reallocarray(db->embedders, db->n_embedders + 1, sizeof *grown);
+        if (grown == NULL) {
+            if (owned)
+                frugal_embedder_free(e);
+            return err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
+        }
+        db->embedders = grown;
+        slot = &db->embedders[db->n_embedders++];
+    } else if (slot->owned && slot->e != e) {
+        frugal_embedder_free(slot->e);
+    }
+    slot->collection_id = collection_id;
+    slot->e = e;
+    slot->owned = owned;
+    return FRUGAL_OK;
+}
+
+static void embedder_forget(frugal_db *db, int64_t collection_id)
+{
+    struct embedder_slot *slot = embedder_slot(db, collection_id);
+    if (slot == NULL)
+        return;
+    if (slot->owned)
+        frugal_embedder_free(slot->e);
+    *slot = db->embedders[--db->n_embedders];
+}
+
+/* Checks e against what coll records (recording e's name and dim when nothing is yet). */
+static frugal_status embedder_check(frugal_db *db, struct collection_row *coll,
+                                    frugal_embedder *e)
+{
+    const char *name = frugal_embedder_name(e);
+    int64_t dim = (int64_t)frugal_embedder_dim(e);
+    if (coll->embedder_name == NULL || coll->embedder_dim <= 0) {
+        frugal_status rc = store_collection_set_embedder(db->st, coll->id, coll->embedder, name,
+                                                         dim, coll->vector_type, false, &db->err);
+        if (rc != FRUGAL_OK)
+            return rc;
+        frugal_free(coll->embedder_name);
+        coll->embedder_name = frugal_strdup(name);
+        coll->embedder_dim = dim;
+        return coll->embedder_name != NULL ? FRUGAL_OK
+                                           : err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
+    }
+    if (strcmp(coll->embedder_name, name) != 0 || coll->embedder_dim != dim)
+        return err_set(&db->err, FRUGAL_EINVAL,
+                       "collection '%s' holds vectors of embedder '%s' (dim %lld); embedder "
+                       "'%s' (dim %lld) does not match",
+                       coll->name, coll->embedder_name, (long long)coll->embedder_dim, name,
+                       (long long)dim);
+    return FRUGAL_OK;
+}
+
+/* The embedder of coll (NULL when it has none), opened from its spec on first need. coll's
+ * recorded name and dim are filled in when they were unknown. */
+static frugal_status embedder_for(frugal_db *db, struct collection_row *coll,
+                                  struct embedder **out)
+{
+    *out = NULL;
+    if (coll->embedder == NULL)
+        return FRUGAL_OK;
+    struct embedder_slot *slot = embedder_slot(db, coll->id);
+    frugal_embedder *e = slot != NULL ? slot->e : NULL;
+    frugal_status rc = FRUGAL_OK;
+    if (e == NULL) {
+        rc = frugal_embedder_open_spec(coll->embedder, &e);
+        if (rc != FRUGAL_OK) {
+            err_set(&db->err, rc, "collection '%s': %s", coll->name, frugal_embedder_errmsg(e));
+            frugal_embedder_free(e);
+            return rc;
+        }
+        rc = embedder_check(db, coll, e);
+        if (rc != FRUGAL_OK) {
+            frugal_embedder_free(e);
+            return rc;
+        }
+        rc = embedder_keep(db, coll->id, e, true);
+    }
+    if (rc == FRUGAL_OK)
+        *out = embedder_of_public(e);
+    return rc;
+}
+
+frugal_status frugal_use_embedder(frugal_db *db, const char *name, frugal_embedder *e)
+{
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    if (name == NULL || e == NULL || embedder_of_public(e) == NULL)
+        return err_set(&db->err, FRUGAL_EINVAL, "a collection name and an open embedder are "
+                                                "required");
+    struct collection_row coll;
+    rc = store_collection_get(db->st, name, &coll, &db->err);
+    if (rc == FRUGAL_OK && coll.embedder == NULL)
+        rc = err_set(&db->err, FRUGAL_EINVAL,
+                     "collection '%s' has no embedder spec (create it with one, or set one "
+                     "with frugal_collection_set_embedder)",
+                     name);
+    if (rc == FRUGAL_OK)
+        rc = embedder_check(db, &coll, e);
+    if (rc == FRUGAL_OK)
+        rc = embedder_keep(db, coll.id, e, false);
+    collection_row_release(&coll);
+    return fail(db, rc);
 }
 
 frugal_status frugal_collection_create(frugal_db *db, const char *name,
@@ -186,11 +390,93 @@ frugal_status frugal_collection_create(frugal_db *db, const char *name,
                        "unknown language '%s' (use a Snowball stemmer name such as english, "
                        "french, german, or none)", lang);
     rc = check_bm25(db, params);
+    if (rc == FRUGAL_OK)
+        rc = check_vector_type(db, params->vector_type);
+    if (rc == FRUGAL_OK && params->embedder != NULL && !embedder_spec_ok(params->embedder))
+        rc = err_set(&db->err, FRUGAL_EINVAL,
+                     "unknown embedder spec '%s' (use model:DIR, glove, glove:PATH, "
+                     "remote:MODEL@URL or custom:NAME)",
+                     params->embedder);
     if (rc != FRUGAL_OK)
         return rc;
     struct collection_row row;
     row_from_params(&row, name, params);
-    return fail(db, store_collection_create(db->st, &row, NULL, &db->err));
+    /* a built-in embedder is opened now: a bad spec fails here, and its name and dim are
+     * recorded before any vector is written */
+    frugal_embedder *e = NULL;
+    if (params->embedder != NULL && strncmp(params->embedder, "custom:", 7) != 0) {
+        rc = frugal_embedder_open_spec(params->embedder, &e);
+        if (rc != FRUGAL_OK) {
+            err_set(&db->err, rc, "%s", frugal_embedder_errmsg(e));
+            frugal_embedder_free(e);
+            return rc;
+        }
+        row.embedder_name = (char *)frugal_embedder_name(e);
+        row.embedder_dim = (int64_t)frugal_embedder_dim(e);
+    }
+    int64_t id = 0;
+    rc = store_collection_create(db->st, &row, &id, &db->err);
+    if (rc == FRUGAL_OK && e != NULL)
+        rc = embedder_keep(db, id, e, true);
+    else
+        frugal_embedder_free(e);
+    return fail(db, rc);
+}
+
+frugal_status frugal_collection_set_embedder(frugal_db *db, const char *name, const char *spec,
+                                             const char *vector_type)
+{
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    if (name == NULL || spec == NULL)
+        return err_set(&db->err, FRUGAL_EINVAL, "a collection name and an embedder spec are "
+                                                "required");
+    if (!embedder_spec_ok(spec))
+        return err_set(&db->err, FRUGAL_EINVAL,
+                       "unknown embedder spec '%s' (use model:DIR, glove, glove:PATH, "
+                       "remote:MODEL@URL or custom:NAME)",
+                       spec);
+    rc = check_vector_type(db, vector_type);
+    if (rc != FRUGAL_OK)
+        return rc;
+    const char *vt = vector_type != NULL ? vector_type : "f32";
+    struct collection_row coll;
+    rc = store_collection_get(db->st, name, &coll, &db->err);
+    if (rc != FRUGAL_OK)
+        return fail(db, rc);
+    if (coll.embedder != NULL && strcmp(coll.embedder, spec) == 0 &&
+        strcmp(coll.vector_type != NULL ? coll.vector_type : "f32", vt) == 0) {
+        collection_row_release(&coll);
+        return FRUGAL_OK;
+    }
+    frugal_embedder *e = NULL;
+    const char *ename = NULL;
+    int64_t dim = 0;
+    if (strncmp(spec, "custom:", 7) != 0) {
+        rc = frugal_embedder_open_spec(spec, &e);
+        if (rc != FRUGAL_OK)
+            err_set(&db->err, rc, "%s", frugal_embedder_errmsg(e));
+        ename = frugal_embedder_name(e);
+        dim = (int64_t)frugal_embedder_dim(e);
+    }
+    if (rc == FRUGAL_OK) {
+        rc = store_collection_set_embedder(db->st, coll.id, spec, ename, dim, vt, true,
+                                           &db->err);
+        if (rc == FRUGAL_EINVAL)
+            err_prefix(&db->err, "collection '%s' %s", name,
+                       coll.embedder != NULL ? "already has an embedder" : "cannot get one");
+    }
+    if (rc == FRUGAL_OK) {
+        embedder_forget(db, coll.id);
+        if (e != NULL) {
+            rc = embedder_keep(db, coll.id, e, true);
+            e = NULL;
+        }
+    }
+    frugal_embedder_free(e);
+    collection_row_release(&coll);
+    return fail(db, rc);
 }
 
 frugal_status frugal_collection_tune(frugal_db *db, const char *name,
@@ -216,7 +502,23 @@ frugal_status frugal_collection_delete(frugal_db *db, const char *name)
         return rc;
     if (name == NULL)
         return err_set(&db->err, FRUGAL_EINVAL, "no collection name given");
-    return fail(db, store_collection_delete(db->st, name, &db->err));
+    struct collection_row coll;
+    rc = store_collection_get(db->st, name, &coll, &db->err);
+    if (rc != FRUGAL_OK)
+        return fail(db, rc);
+    int64_t id = coll.id;
+    collection_row_release(&coll);
+    rc = store_collection_delete(db->st, name, &db->err);
+    if (rc == FRUGAL_OK) {
+        /* ids are never reused: the files would only be garbage */
+        embedder_forget(db, id);
+        dense_forget(db, id);
+        char *path = dense_index_path(db->path, id);
+        if (path != NULL)
+            remove(path);
+        frugal_free(path);
+    }
+    return fail(db, rc);
 }
 
 frugal_status frugal_collection_list(frugal_db *db, frugal_collection_info **out, size_t *n_out)
@@ -244,6 +546,11 @@ frugal_status frugal_collection_list(frugal_db *db, frugal_collection_info **out
             info[i].language = rows[i].language;
             info[i].stopwords = rows[i].stopwords;
             rows[i].name = rows[i].language = rows[i].stopwords = NULL;
+            info[i].embedder = rows[i].embedder;
+            info[i].embedder_name = rows[i].embedder_name;
+            info[i].embedder_dim = rows[i].embedder_dim;
+            info[i].vector_type = rows[i].vector_type;
+            rows[i].embedder = rows[i].embedder_name = rows[i].vector_type = NULL;
             info[i].k1 = rows[i].k1;
             info[i].b = rows[i].b;
             info[i].title_weight = rows[i].title_weight;
@@ -272,6 +579,9 @@ void frugal_collection_list_free(frugal_collection_info *list, size_t n)
         frugal_free(list[i].name);
         frugal_free(list[i].language);
         frugal_free(list[i].stopwords);
+        frugal_free(list[i].embedder);
+        frugal_free(list[i].embedder_name);
+        frugal_free(list[i].vector_type);
     }
     frugal_free(list);
 }
@@ -288,6 +598,23 @@ void frugal_ingest_default_params(frugal_ingest_params *params)
     params->pdf_timeout_s = 60;
 }
 
+/* The embedder of the collection params->collection (created when missing), NULL when none. */
+static frugal_status ingest_embedder(frugal_db *db, const frugal_ingest_params *params,
+                                     struct embedder **emb)
+{
+    *emb = NULL;
+    if (db->read_only)
+        return FRUGAL_OK; /* the pipeline refuses to write with its own message */
+    struct collection_row coll;
+    const char *name = params->collection != NULL ? params->collection : "default";
+    frugal_status rc = store_collection_ensure(db->st, name, &coll, &db->err);
+    if (rc != FRUGAL_OK)
+        return rc;
+    rc = embedder_for(db, &coll, emb);
+    collection_row_release(&coll);
+    return rc;
+}
+
 static frugal_status ingest(frugal_db *db, const char *const *paths, size_t n_paths, bool sync,
                             const frugal_ingest_params *params, frugal_ingest_report *report)
 {
@@ -302,7 +629,12 @@ static frugal_status ingest(frugal_db *db, const char *const *paths, size_t n_pa
     frugal_ingest_report scratch;
     if (report == NULL)
         report = &scratch;
-    return fail(db, pipeline_run(db->st, paths, n_paths, sync, params, report, &db->err));
+    memset(report, 0, sizeof *report);
+    struct embedder *emb = NULL;
+    rc = ingest_embedder(db, params, &emb);
+    if (rc != FRUGAL_OK)
+        return fail(db, rc);
+    return fail(db, pipeline_run(db->st, emb, paths, n_paths, sync, params, report, &db->err));
 }
 
 frugal_status frugal_ingest(frugal_db *db, const char *const *paths, size_t n_paths,
@@ -334,7 +666,12 @@ frugal_status frugal_ingest_buffer(frugal_db *db, const char *name, const void *
     frugal_ingest_report scratch;
     if (report == NULL)
         report = &scratch;
-    return fail(db, pipeline_buffer(db->st, name, data, len, params, report, &db->err));
+    memset(report, 0, sizeof *report);
+    struct embedder *emb = NULL;
+    rc = ingest_embedder(db, params, &emb);
+    if (rc != FRUGAL_OK)
+        return fail(db, rc);
+    return fail(db, pipeline_buffer(db->st, emb, name, data, len, params, report, &db->err));
 }
 
 /* ---- Documents ---- */
@@ -632,6 +969,35 @@ frugal_status frugal_optimize(frugal_db *db, const char *collection)
     return fail(db, rc);
 }
 
+/* Dense mode: embeds the query with the collection's embedder and searches its vector index. */
+static frugal_status search_dense(frugal_db *db, struct collection_row *coll, const char *query,
+                                  const struct store_search_opts *so, struct store_hit **hits,
+                                  size_t *n_hits)
+{
+    if (coll->embedder == NULL)
+        return err_set(&db->err, FRUGAL_EINVAL,
+                       "collection '%s' has no embedder: dense search needs one (frugal init "
+                       "--collection %s --embedder SPEC)",
+                       coll->name, coll->name);
+    struct embedder *emb = NULL;
+    frugal_status rc = embedder_for(db, coll, &emb);
+    struct dense_index *di = NULL;
+    if (rc == FRUGAL_OK)
+        rc = dense_for(db, coll->id, &di);
+    float *vec = NULL;
+    if (rc == FRUGAL_OK) {
+        vec = frugal_calloc(embedder_dim(emb), sizeof *vec);
+        if (vec == NULL)
+            rc = err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
+    }
+    if (rc == FRUGAL_OK)
+        rc = embedder_embed(emb, &query, 1, vec, &db->err);
+    if (rc == FRUGAL_OK)
+        rc = dense_search(di, db->st, coll, vec, query, so, hits, n_hits, &db->err);
+    frugal_free(vec);
+    return rc;
+}
+
 void frugal_search_default_params(frugal_search_params *params)
 {
     memset(params, 0, sizeof *params);
@@ -701,7 +1067,11 @@ frugal_status frugal_search(frugal_db *db, const char *query, const frugal_searc
     if (rc == FRUGAL_ETOOBIG)
         rc = err_set(&db->err, rc, "query is over %zu bytes", q.max);
     struct keyword_index *ki = NULL;
-    if (rc == FRUGAL_OK && use_fts5())
+    if (rc == FRUGAL_OK && params->mode == FRUGAL_SEARCH_DENSE)
+        rc = search_dense(db, &coll, q.ptr != NULL ? q.ptr : "", &so, &hits, &n_hits);
+    else if (rc == FRUGAL_OK && params->mode != FRUGAL_SEARCH_BM25)
+        rc = err_set(&db->err, FRUGAL_EINVAL, "unknown search mode %d", (int)params->mode);
+    else if (rc == FRUGAL_OK && use_fts5())
         rc = store_search(db->st, &coll, q.ptr != NULL ? q.ptr : "", &so, &hits, &n_hits,
                           &db->err);
     else if (rc == FRUGAL_OK)

@@ -10,4 +10,10 @@
 /* Sets the handle's last error (code and message, copied), as frugal_errmsg(db) reports it. */
 void db_set_error(frugal_db *db, frugal_status code, const char *msg);
 
+/* frugal_embedder.c: the internal embedder behind a public handle (borrowed; NULL when the
+ * handle failed to open), and whether a spec string is well formed (frugal.h, Embedders). */
+struct embedder;
+struct embedder *embedder_of_public(frugal_embedder *e);
+bool embedder_spec_ok(const char *spec);
+
 #endif

@@ -66,6 +66,8 @@ int cmd_stats(struct cli *cli, int argc, char **argv);
 void cmd_stats_help(FILE *out);
 int cmd_ann(struct cli *cli, int argc, char **argv);
 void cmd_ann_help(FILE *out);
+int cmd_init(struct cli *cli, int argc, char **argv);
+void cmd_init_help(FILE *out);
 int cmd_optimize(struct cli *cli, int argc, char **argv);
 void cmd_optimize_help(FILE *out);
 

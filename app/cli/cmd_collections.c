@@ -20,6 +20,8 @@ enum {
     OPT_HEADING_WEIGHT,
     OPT_BODY_WEIGHT,
     OPT_JSON,
+    OPT_EMBEDDER,
+    OPT_VECTOR_TYPE,
 };
 
 static const struct option collections_longopts[] = {
@@ -32,6 +34,8 @@ static const struct option collections_longopts[] = {
     {"heading-weight", required_argument, NULL, OPT_HEADING_WEIGHT},
     {"body-weight", required_argument, NULL, OPT_BODY_WEIGHT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"embedder", required_argument, NULL, OPT_EMBEDDER},
+    {"vector-type", required_argument, NULL, OPT_VECTOR_TYPE},
     {NULL, 0, NULL, 0},
 };
 
@@ -39,6 +43,7 @@ void cmd_collections_help(FILE *out)
 {
     fputs("Usage: frugal collections [list] [--json]\n"
           "       frugal collections create NAME [--language L] [--stopwords W | --no-stopwords]\n"
+          "                                      [--embedder SPEC [--vector-type T]]\n"
           "                                      [BM25 options]\n"
           "       frugal collections tune NAME [BM25 options]\n"
           "       frugal collections delete NAME\n"
@@ -53,6 +58,11 @@ void cmd_collections_help(FILE *out)
           "  --stopwords W        stopwords separated by commas or spaces, instead of the\n"
           "                       language's list\n"
           "  --no-stopwords       keep every word\n"
+          "  --embedder SPEC      compute a dense vector for every chunk at ingestion, with:\n"
+          "                       glove (GloVe in $FRUGAL_DATA_DIR or ~/.local/share/frugal),\n"
+          "                       glove:PATH (a .fsv file), model:DIR (a sentence-transformers\n"
+          "                       folder) or remote:MODEL@URL (an OpenAI-compatible server)\n"
+          "  --vector-type T      how the vector index stores them: f32 (default), f16 or i8\n"
           "BM25 options (create and tune; tune changes only those given):\n"
           "  --k1 X               term-frequency saturation (default 0.9)\n"
           "  --b X                length normalization, 0 to 1 (default 0.4)\n"
@@ -62,7 +72,8 @@ void cmd_collections_help(FILE *out)
           "Other:\n"
           "  --json               list as {\"collections\": [{name, language, stopwords, k1, b,\n"
           "                       title_weight, heading_weight, body_weight, documents,\n"
-          "                       chunks}]}; other actions print {\"ok\": true, ...}\n"
+          "                       chunks, embedder, embedder_name, embedder_dim,\n"
+          "                       vector_type}]}; other actions print {\"ok\": true, ...}\n"
           "  --db PATH, -q/--quiet, -v/--verbose, -h/--help as for every verb\n",
           out);
 }
@@ -77,6 +88,8 @@ struct collections_opts {
     const char *language;
     const char *stopwords;
     bool stopwords_given;
+    const char *embedder;
+    const char *vector_type;
     struct bm25_opts bm25;
     bool json;
 };
@@ -115,6 +128,10 @@ static cJSON *collection_json(const frugal_collection_info *c)
     cJSON_AddNumberToObject(obj, "body_weight", c->body_weight);
     cJSON_AddNumberToObject(obj, "documents", (double)c->n_documents);
     cJSON_AddNumberToObject(obj, "chunks", (double)c->n_chunks);
+    cJSON_AddItemToObject(obj, "embedder", cli_json_string_or_null(c->embedder));
+    cJSON_AddItemToObject(obj, "embedder_name", cli_json_string_or_null(c->embedder_name));
+    cJSON_AddNumberToObject(obj, "embedder_dim", (double)c->embedder_dim);
+    cJSON_AddItemToObject(obj, "vector_type", cli_json_string_or_null(c->vector_type));
     return obj;
 }
 
@@ -139,14 +156,15 @@ static int list_collections(struct cli *cli, bool json)
             cJSON_AddItemToArray(arr, collection_json(&list[i]));
         rc = cli_print_json(obj);
     } else {
-        printf("%-20s %10s %10s  %-10s %-5s %-5s %s\n", "NAME", "DOCUMENTS", "CHUNKS", "LANGUAGE",
-               "K1", "B", "STOPWORDS");
+        printf("%-20s %10s %10s  %-10s %-5s %-5s %-20s %s\n", "NAME", "DOCUMENTS", "CHUNKS",
+               "LANGUAGE", "K1", "B", "EMBEDDER", "STOPWORDS");
         for (size_t i = 0; i < n; i++) {
             const frugal_collection_info *c = &list[i];
 
-            printf("%-20s %10lld %10lld  %-10s %-5g %-5g %s\n", c->name,
+            printf("%-20s %10lld %10lld  %-10s %-5g %-5g %-20s %s\n", c->name,
                    (long long)c->n_documents, (long long)c->n_chunks,
                    c->language != NULL ? c->language : "-", c->k1, c->b,
+                   c->embedder != NULL ? c->embedder : "-",
                    c->stopwords == NULL ? "(language default)"
                    : c->stopwords[0] == '\0' ? "(none)" : c->stopwords);
         }
@@ -212,6 +230,8 @@ static int change_collection(struct cli *cli, const char *action, const char *na
             params.language = o->language;
         if (o->stopwords_given)
             params.stopwords = o->stopwords;
+        params.embedder = o->embedder;
+        params.vector_type = o->vector_type;
         apply_bm25(&o->bm25, &params);
         st = frugal_collection_create(db, name, &params);
     } else if (strcmp(action, "tune") == 0) {
@@ -274,6 +294,15 @@ static int parse_options(struct cli *cli, int argc, char **argv, struct collecti
         case OPT_JSON:
             o->json = true;
             break;
+        case OPT_EMBEDDER:
+            o->embedder = optarg;
+            break;
+        case OPT_VECTOR_TYPE:
+            if (strcmp(optarg, "f32") != 0 && strcmp(optarg, "f16") != 0 &&
+                strcmp(optarg, "i8") != 0)
+                return cli_usage(cli, "--vector-type wants f32, f16 or i8, got '%s'", optarg);
+            o->vector_type = optarg;
+            break;
         default:
             return cli_usage(cli, "unexpected option");
         }
@@ -297,7 +326,8 @@ int cmd_collections(struct cli *cli, int argc, char **argv)
     if (strcmp(action, "list") == 0) {
         if (n_args > 1)
             return cli_usage(cli, "list takes no argument");
-        if (o.language != NULL || o.stopwords_given || any_bm25(&o.bm25))
+        if (o.language != NULL || o.stopwords_given || any_bm25(&o.bm25) || o.embedder != NULL ||
+            o.vector_type != NULL)
             return cli_usage(cli, "list takes only --json");
         return list_collections(cli, o.json);
     }
@@ -309,6 +339,11 @@ int cmd_collections(struct cli *cli, int argc, char **argv)
     if (strcmp(action, "create") != 0 && (o.language != NULL || o.stopwords_given))
         return cli_usage(cli, "--language and --stopwords are fixed when a collection is "
                               "created");
+    if (strcmp(action, "create") != 0 && (o.embedder != NULL || o.vector_type != NULL))
+        return cli_usage(cli, "--embedder and --vector-type apply to create (or use frugal "
+                              "init)");
+    if (o.vector_type != NULL && o.embedder == NULL)
+        return cli_usage(cli, "--vector-type needs --embedder");
     if (strcmp(action, "delete") == 0 && any_bm25(&o.bm25))
         return cli_usage(cli, "delete takes no BM25 option");
     if (strcmp(action, "tune") == 0 && !any_bm25(&o.bm25))

@@ -17,7 +17,8 @@
 
 #include "cli.h"
 
-enum { OPT_SPLIT = 0x200, OPT_REUSE, OPT_JSON, OPT_CHUNK_TOKENS, OPT_CHUNK_OVERLAP };
+enum { OPT_SPLIT = 0x200, OPT_REUSE, OPT_JSON, OPT_CHUNK_TOKENS, OPT_CHUNK_OVERLAP, OPT_MODE,
+       OPT_EMBEDDER };
 
 static const struct option eval_longopts[] = {
     {"split", required_argument, NULL, OPT_SPLIT},
@@ -26,17 +27,21 @@ static const struct option eval_longopts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"chunk-tokens", required_argument, NULL, OPT_CHUNK_TOKENS},
     {"chunk-overlap", required_argument, NULL, OPT_CHUNK_OVERLAP},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"embedder", required_argument, NULL, OPT_EMBEDDER},
     {NULL, 0, NULL, 0},
 };
 
 void cmd_eval_help(FILE *out)
 {
     fputs("Usage: frugal eval beir DIR [--split S] [--collection C] [--reuse] [--chunk-tokens N]\n"
-          "                        [--chunk-overlap N] [--json]\n"
+          "                        [--chunk-overlap N] [--mode bm25|dense] [--embedder SPEC]\n"
+          "                        [--json]\n"
           "       frugal eval cranfield DIR [--collection C] [--reuse] [--chunk-tokens N]\n"
           "                        [--chunk-overlap N] [--json]\n"
           "\n"
-          "Ingests a judged test collection, runs its queries with BM25 and prints nDCG@10,\n"
+          "Ingests a judged test collection, runs its queries (BM25, or dense retrieval with\n"
+          "--mode dense) and prints nDCG@10,\n"
           "recall@100 and MRR@10 (as pytrec_eval) and the search latency per query.\n"
           "  beir       DIR holds corpus.jsonl[.gz], queries.jsonl or queries.SPLIT.jsonl and\n"
           "             qrels/SPLIT.tsv\n"
@@ -53,6 +58,9 @@ void cmd_eval_help(FILE *out)
           "                       (useful with --db)\n"
           "  --chunk-tokens N     chunk the corpus into windows of N words (default as ingest)\n"
           "  --chunk-overlap N    overlap in words with --chunk-tokens (default N / 5)\n"
+          "  --mode M             bm25 (default) or dense\n"
+          "  --embedder SPEC      the collection's embedder, given when it is created: glove,\n"
+          "                       glove:PATH, model:DIR or remote:MODEL@URL (dense needs one)\n"
           "  --json               one JSON object with the keys \"ndcg@10\", \"recall@100\",\n"
           "                       \"mrr@10\", \"queries\", \"latency_ms_p50\", \"latency_ms_p99\",\n"
           "                       \"documents\" and \"ingest_seconds\"\n"
@@ -67,15 +75,12 @@ static char tmp_files[4][TMP_PATH_MAX + 32]; /* db, -wal, -shm, -journal */
 static volatile sig_atomic_t tmp_armed;
 
 static char tmp_bm25[TMP_PATH_MAX + 32]; /* eval.db.bm25: the BM25 index files */
+static char tmp_vec[TMP_PATH_MAX + 32];  /* eval.db.vec: the vector index files */
 
-static void remove_tmp(void)
+static void remove_dir_files(const char *dir)
 {
-    if (!tmp_armed)
-        return;
-    for (size_t i = 0; i < 4; i++)
-        unlink(tmp_files[i]);
     /* opendir is not async-signal-safe; from the handler this is best effort */
-    DIR *d = opendir(tmp_bm25);
+    DIR *d = opendir(dir);
     if (d != NULL) {
         struct dirent *e;
         while ((e = readdir(d)) != NULL)
@@ -83,7 +88,17 @@ static void remove_tmp(void)
                 unlinkat(dirfd(d), e->d_name, 0);
         closedir(d);
     }
-    rmdir(tmp_bm25);
+    rmdir(dir);
+}
+
+static void remove_tmp(void)
+{
+    if (!tmp_armed)
+        return;
+    for (size_t i = 0; i < 4; i++)
+        unlink(tmp_files[i]);
+    remove_dir_files(tmp_bm25);
+    remove_dir_files(tmp_vec);
     rmdir(tmp_dir);
 }
 
@@ -111,6 +126,7 @@ static int make_tmp_db(struct cli *cli)
     for (size_t i = 0; i < 4; i++)
         snprintf(tmp_files[i], sizeof(tmp_files[i]), "%s/eval.db%s", tmp_dir, suffixes[i]);
     snprintf(tmp_bm25, sizeof(tmp_bm25), "%s/eval.db.bm25", tmp_dir);
+    snprintf(tmp_vec, sizeof(tmp_vec), "%s/eval.db.vec", tmp_dir);
     tmp_armed = 1;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -225,6 +241,17 @@ int cmd_eval(struct cli *cli, int argc, char **argv)
                 return cli_usage(cli, "--chunk-overlap wants a number from 0 to 100000");
             params.chunk_overlap = (size_t)n;
             overlap_given = true;
+            break;
+        case OPT_MODE:
+            if (strcmp(optarg, "bm25") == 0)
+                params.mode = FRUGAL_SEARCH_BM25;
+            else if (strcmp(optarg, "dense") == 0)
+                params.mode = FRUGAL_SEARCH_DENSE;
+            else
+                return cli_usage(cli, "--mode wants bm25 or dense, got '%s'", optarg);
+            break;
+        case OPT_EMBEDDER:
+            params.embedder = optarg;
             break;
         default:
             return cli_usage(cli, "unexpected option");

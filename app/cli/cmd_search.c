@@ -1,6 +1,6 @@
 /*
- * cmd_search.c - `frugal search QUERY`: rank the chunks of a collection with BM25 and print the
- * hits, for people (numbered, with highlighted snippets) or for programs (--json).
+ * cmd_search.c - `frugal search QUERY`: rank the chunks of a collection with BM25 (or, with
+ * --mode dense, by the cosine similarity of the collection's embeddings) and print the hits, for people (numbered, with highlighted snippets) or for programs (--json).
  *
  * The query is plain text, never a query language: quotes, AND, NEAR(, * and : are words or
  * nothing. Filters on metadata are repeatable; "key=v1,v2" is an IN list and the same key twice
@@ -12,13 +12,14 @@
 
 #include "cli.h"
 
-enum { OPT_FILTER = 0x200, OPT_PER_DOCUMENT, OPT_JSON };
+enum { OPT_FILTER = 0x200, OPT_PER_DOCUMENT, OPT_JSON, OPT_MODE };
 
 static const struct option search_longopts[] = {
     {"collection", required_argument, NULL, 'c'},
     {"filter", required_argument, NULL, OPT_FILTER},
     {"per-document", no_argument, NULL, OPT_PER_DOCUMENT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"mode", required_argument, NULL, OPT_MODE},
     {NULL, 0, NULL, 0},
 };
 
@@ -29,9 +30,12 @@ void cmd_search_help(FILE *out)
           "Ranks the chunks of a collection against QUERY with BM25 (several arguments are\n"
           "joined with spaces). The query is plain text: quotes, AND, NEAR(, * or : have no\n"
           "special meaning.\n"
+          "With --mode dense the query is embedded with the collection's embedder (see\n"
+          "`frugal init --embedder`) and chunks rank by cosine similarity (the score, -1 to 1).\n"
           "\n"
           "Options:\n"
           "  -k N                 number of hits (default 10, at most 10000)\n"
+          "  --mode M             bm25 (default) or dense\n"
           "  -c, --collection C   the collection (default \"default\")\n"
           "  --filter KEY=VALUE   only documents whose metadata field KEY equals VALUE\n"
           "                       (an array field matches when an element does); repeatable:\n"
@@ -219,6 +223,14 @@ static int parse_options(struct cli *cli, int argc, char **argv, struct search_o
             break;
         case OPT_JSON:
             o->json = true;
+            break;
+        case OPT_MODE:
+            if (strcmp(optarg, "bm25") == 0)
+                o->params.mode = FRUGAL_SEARCH_BM25;
+            else if (strcmp(optarg, "dense") == 0)
+                o->params.mode = FRUGAL_SEARCH_DENSE;
+            else
+                return cli_usage(cli, "--mode wants bm25 or dense, got '%s'", optarg);
             break;
         default:
             return cli_usage(cli, "unexpected option");

@@ -22,6 +22,7 @@ int cmd_glove_convert(struct cli *cli, int argc, char **argv);
 void cmd_glove_convert_help(FILE *out);
 
 static const struct cli_verb verbs[] = {
+    {"init", "give a collection an embedder for dense search", cmd_init, cmd_init_help},
     {"ingest", "add or update files and folders", cmd_ingest, cmd_ingest_help},
     {"sync", "make a collection mirror a folder", cmd_sync, cmd_sync_help},
     {"search", "rank chunks against a query", cmd_search, cmd_search_help},
@@ -58,7 +59,7 @@ static void print_usage(FILE *out)
           "       frugal --version\n"
           "\n"
           "frugal indexes documents (text, Markdown, HTML, PDF, DOCX, JSONL) into a SQLite\n"
-          "database and searches them with BM25.\n"
+          "database and searches them with BM25 or, with an embedder, by dense vectors.\n"
           "\n"
           "Verbs:\n",
           out);

@@ -3,7 +3,8 @@
  * Cranfield (frugal_eval_beir, frugal_eval_cranfield), plus the database-free pieces in eval.h.
  *
  * What: reads a collection's documents, queries and graded judgements, ingests the documents
- * into a collection of the database, runs every judged query through frugal_search (BM25, one
+ * into a collection of the database, runs every judged query through frugal_search (BM25 or
+ * dense as params->mode says; dense needs params->embedder or a collection that has one; one
  * hit per document, top 100) and reports nDCG@10, Recall@100, MRR@10 and per-query latency.
  *
  * How: this module is a CLIENT of the public API, a layer above src/frugal.c: it ingests with
@@ -831,6 +832,15 @@ static frugal_status eval_ingest(frugal_db *db, const struct eval_job *job,
     int64_t n_docs = 0;
     err_clear(&e);
     frugal_status rc = collection_documents(db, params->collection, &n_docs);
+    if (rc == FRUGAL_OK && params->embedder != NULL) {
+        /* the collection gets the embedder (created with it, or given it while empty) */
+        frugal_collection_params cp;
+        frugal_collection_default_params(&cp);
+        cp.embedder = params->embedder;
+        rc = frugal_collection_create(db, params->collection, &cp);
+        if (rc == FRUGAL_EEXIST)
+            rc = frugal_collection_set_embedder(db, params->collection, params->embedder, NULL);
+    }
     if (rc != FRUGAL_OK || (params->reuse && n_docs > 0))
         return rc;
     struct buf corpus;
@@ -866,6 +876,17 @@ static frugal_status eval_ingest(frugal_db *db, const struct eval_job *job,
     const char *engine = getenv("FRUGAL_BM25_ENGINE");
     if (rc == FRUGAL_OK && (engine == NULL || strcmp(engine, "fts5") != 0))
         rc = frugal_optimize(db, params->collection);
+    if (rc == FRUGAL_OK && params->mode == FRUGAL_SEARCH_DENSE) {
+        /* the same for the vector index: one search builds it */
+        frugal_search_params sp;
+        frugal_results *res = NULL;
+        frugal_search_default_params(&sp);
+        sp.collection = params->collection;
+        sp.mode = FRUGAL_SEARCH_DENSE;
+        sp.k = 1;
+        rc = frugal_search(db, "warm up", &sp, &res);
+        frugal_results_free(res);
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     buf_release(&corpus);
     report->ingest_seconds = seconds_between(&t0, &t1);
@@ -892,6 +913,7 @@ static frugal_status eval_query(frugal_db *db, const struct eval_job *job,
     frugal_search_params sp;
     frugal_search_default_params(&sp);
     sp.collection = params->collection;
+    sp.mode = params->mode;
     sp.k = EVAL_TOP_K;
     sp.group_by_document = true;
     sp.snippets = false;

@@ -12,7 +12,10 @@
  * collection's documents under the folder that were not seen, each in its own transaction.
  *
  * Why one transaction per document: kill -9 at any moment leaves every stored document whole
- * (old or new version), and a long ingest does not hold the write lock for minutes.
+ * (old or new version), and a long ingest does not hold the write lock for minutes. When the
+ * collection has an embedder, a document's chunks are embedded in one batch before its
+ * transaction opens (so a slow model does not hold the lock) and their vectors are written in
+ * that transaction: no chunk is ever stored without its vector.
  *
  * Threading: single-threaded; runs on the caller's thread with the caller's store.
  */
@@ -30,6 +33,7 @@
 #include "base/alloc.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "embed/embedder.h"
 #include "ingest/extract.h"
 #include "text/chunk.h"
 #include "text/normalize.h"
@@ -86,6 +90,7 @@ static bool strvec_sorted_has(const struct strvec *s, const char *str)
 
 struct run {
     struct store *st;
+    struct embedder *emb;     /* borrowed; NULL: the collection stores no vectors */
     const frugal_ingest_params *p;
     frugal_ingest_report *rep;
     struct collection_row coll;
@@ -206,8 +211,53 @@ static frugal_status merge_metadata(struct run *r, const char *record_json, char
     return rc;
 }
 
-/* Writes one extracted document: delete the old version, insert the new one and its chunks,
- * all in one transaction. */
+/* Embeds the chunks of ch (title, heading path and text, one line each, as the BM25 fields) in
+ * one batch into *out, (n_chunks, dim) row-major, owned. */
+static frugal_status embed_chunks(struct run *r, const struct chunked *ch, const char *title,
+                                  float **out, struct err *err)
+{
+    *out = NULL;
+    size_t dim = embedder_dim(r->emb);
+    struct buf texts;
+    buf_init(&texts, 0);
+    size_t *off = frugal_calloc(ch->n_chunks, sizeof *off);
+    const char **ptrs = frugal_calloc(ch->n_chunks, sizeof *ptrs);
+    float *vecs = frugal_calloc(ch->n_chunks * dim, sizeof *vecs);
+    frugal_status rc = off != NULL && ptrs != NULL && vecs != NULL ? FRUGAL_OK : FRUGAL_ENOMEM;
+    for (size_t i = 0; rc == FRUGAL_OK && i < ch->n_chunks; i++) {
+        const struct chunk *c = &ch->chunks[i];
+        off[i] = texts.len;
+        if (title != NULL)
+            rc = buf_printf(&texts, "%s\n", title);
+        if (rc == FRUGAL_OK && c->heading_path != NULL && c->heading_path[0] != '\0')
+            rc = buf_printf(&texts, "%s\n", c->heading_path);
+        if (rc == FRUGAL_OK)
+            rc = buf_append(&texts, ch->text.ptr + c->byte_start, c->byte_end - c->byte_start);
+        if (rc == FRUGAL_OK)
+            rc = buf_append(&texts, "", 1);
+    }
+    if (rc != FRUGAL_OK)
+        rc = err_set(err, FRUGAL_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == FRUGAL_OK && i < ch->n_chunks; i++)
+        ptrs[i] = texts.ptr + off[i];
+    if (rc == FRUGAL_OK) {
+        rc = embedder_embed(r->emb, ptrs, ch->n_chunks, vecs, err);
+        if (rc != FRUGAL_OK)
+            err_prefix(err, "embed");
+    }
+    buf_release(&texts);
+    frugal_free(off);
+    frugal_free((void *)ptrs);
+    if (rc != FRUGAL_OK) {
+        frugal_free(vecs);
+        return rc;
+    }
+    *out = vecs;
+    return FRUGAL_OK;
+}
+
+/* Writes one extracted document: delete the old version, insert the new one, its chunks and
+ * their vectors (computed before the transaction starts), all in one transaction. */
 static frugal_status write_document(struct run *r, const char *source, const char *hash,
                                     const struct document_row *old, struct extracted *doc,
                                     size_t *n_chunks, struct err *err)
@@ -239,6 +289,9 @@ static frugal_status write_document(struct run *r, const char *source, const cha
         rc = err_set(err, FRUGAL_EEMPTY, "no text to index");
     if (rc == FRUGAL_OK)
         rc = merge_metadata(r, doc->metadata_json, &metadata, err);
+    float *vecs = NULL;
+    if (rc == FRUGAL_OK && r->emb != NULL)
+        rc = embed_chunks(r, &ch, title, &vecs, err);
     if (rc != FRUGAL_OK)
         goto out_free;
 
@@ -274,7 +327,12 @@ static frugal_status write_document(struct run *r, const char *source, const cha
             .byte_end = (int64_t)c->byte_end,
             .n_tokens = (int64_t)c->n_tokens,
         };
-        rc = store_chunk_insert(r->st, &r->coll, row.id, title, &cr, NULL, err);
+        int64_t chunk_id = 0;
+        rc = store_chunk_insert(r->st, &r->coll, row.id, title, &cr, &chunk_id, err);
+        if (rc == FRUGAL_OK && vecs != NULL) {
+            size_t dim = embedder_dim(r->emb);
+            rc = store_vector_put(r->st, chunk_id, vecs + i * dim, dim, err);
+        }
     }
     if (rc == FRUGAL_OK)
         rc = store_commit(r->st, err);
@@ -283,6 +341,7 @@ static frugal_status write_document(struct run *r, const char *source, const cha
     if (rc == FRUGAL_OK)
         *n_chunks = ch.n_chunks;
 out_free:
+    frugal_free(vecs);
     frugal_free(title);
     frugal_free(metadata);
     chunked_release(&ch);
@@ -520,12 +579,14 @@ static frugal_status walk(struct run *r, const char *dir, struct strvec *files, 
     return rc;
 }
 
-static frugal_status run_init(struct run *r, struct store *st, const frugal_ingest_params *params,
-                              frugal_ingest_report *rep, bool track, struct err *err)
+static frugal_status run_init(struct run *r, struct store *st, struct embedder *emb,
+                              const frugal_ingest_params *params, frugal_ingest_report *rep,
+                              bool track, struct err *err)
 {
     memset(r, 0, sizeof *r);
     memset(rep, 0, sizeof *rep);
     r->st = st;
+    r->emb = emb;
     r->p = params;
     r->rep = rep;
     r->track = track;
@@ -618,14 +679,14 @@ static frugal_status sweep(struct run *r, const char *root, struct err *err)
     return rc;
 }
 
-frugal_status pipeline_run(struct store *st, const char *const *paths, size_t n_paths, bool sync,
-                           const frugal_ingest_params *params, frugal_ingest_report *report_out,
-                           struct err *err)
+frugal_status pipeline_run(struct store *st, struct embedder *emb, const char *const *paths,
+                           size_t n_paths, bool sync, const frugal_ingest_params *params,
+                           frugal_ingest_report *report_out, struct err *err)
 {
     struct run r;
     struct strvec files = {0};
     char *root = NULL;
-    frugal_status rc = run_init(&r, st, params, report_out, sync, err);
+    frugal_status rc = run_init(&r, st, emb, params, report_out, sync, err);
     if (rc == FRUGAL_OK && sync) {
         struct stat sb;
         if (n_paths != 1 || stat(paths[0], &sb) != 0 || !S_ISDIR(sb.st_mode))
@@ -669,12 +730,12 @@ frugal_status pipeline_run(struct store *st, const char *const *paths, size_t n_
     return rc;
 }
 
-frugal_status pipeline_buffer(struct store *st, const char *name, const void *data, size_t len,
-                              const frugal_ingest_params *params, frugal_ingest_report *report_out,
-                              struct err *err)
+frugal_status pipeline_buffer(struct store *st, struct embedder *emb, const char *name,
+                              const void *data, size_t len, const frugal_ingest_params *params,
+                              frugal_ingest_report *report_out, struct err *err)
 {
     struct run r;
-    frugal_status rc = run_init(&r, st, params, report_out, false, err);
+    frugal_status rc = run_init(&r, st, emb, params, report_out, false, err);
     if (rc == FRUGAL_OK) {
         r.source = name;
         r.named = true;

@@ -21,15 +21,19 @@
 #include "frugal.h"
 #include "store/store.h"
 
+struct embedder;
+
 /* Ingests paths (files or folders, borrowed) into the collection params->collection (created
- * when missing). When sync is true, n_paths must be 1 and paths[0] a folder to mirror. */
-frugal_status pipeline_run(struct store *st, const char *const *paths, size_t n_paths, bool sync,
-                           const frugal_ingest_params *params, frugal_ingest_report *report,
-                           struct err *err);
+ * when missing). When sync is true, n_paths must be 1 and paths[0] a folder to mirror. emb
+ * (borrowed, may be NULL): the collection's embedder, already checked against it by the caller;
+ * every chunk's vector is then stored in the chunk's transaction. */
+frugal_status pipeline_run(struct store *st, struct embedder *emb, const char *const *paths,
+                           size_t n_paths, bool sync, const frugal_ingest_params *params,
+                           frugal_ingest_report *report, struct err *err);
 
 /* Ingests one in-memory input named `name` (its source). */
-frugal_status pipeline_buffer(struct store *st, const char *name, const void *data, size_t len,
-                              const frugal_ingest_params *params, frugal_ingest_report *report,
-                              struct err *err);
+frugal_status pipeline_buffer(struct store *st, struct embedder *emb, const char *name,
+                              const void *data, size_t len, const frugal_ingest_params *params,
+                              frugal_ingest_report *report, struct err *err);
 
 #endif

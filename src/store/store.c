@@ -291,6 +291,16 @@ static frugal_status op_end(struct store *st, bool own, frugal_status rc, struct
     return rc;
 }
 
+frugal_status store_write_begin(struct store *st, bool *own, const char *what, struct err *err)
+{
+    return op_begin(st, own, what, err);
+}
+
+frugal_status store_write_end(struct store *st, bool own, frugal_status rc, struct err *err)
+{
+    return op_end(st, own, rc, err);
+}
+
 /* ---- Caches --------------------------------------------------------------------------------- */
 
 static void forget_collection(struct store *st, int64_t collection_id)
@@ -440,6 +450,14 @@ static const char *const migrations[] = {
     "  old.collection_id, old.id, 0); END;"
     "INSERT INTO meta(key, value) "
     "  SELECT 'changes_since', value FROM meta WHERE key = 'generation';",
+    /* 2 -> 3: dense vectors (store.h; rows written by store_vectors.c) */
+    "ALTER TABLE collections ADD COLUMN embedder TEXT;"
+    "ALTER TABLE collections ADD COLUMN embedder_name TEXT;"
+    "ALTER TABLE collections ADD COLUMN embedder_dim INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE collections ADD COLUMN vector_type TEXT NOT NULL DEFAULT 'f32';"
+    "CREATE TABLE chunk_vectors("
+    "  chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,"
+    "  vector BLOB NOT NULL);",
 };
 #define STORE_N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 _Static_assert(STORE_N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -620,6 +638,9 @@ void collection_row_release(struct collection_row *c)
     frugal_free(c->name);
     frugal_free(c->language);
     frugal_free(c->stopwords);
+    frugal_free(c->embedder);
+    frugal_free(c->embedder_name);
+    frugal_free(c->vector_type);
     memset(c, 0, sizeof *c);
 }
 
@@ -664,8 +685,9 @@ static frugal_status check_tuning(const struct collection_row *in, struct err *e
     return FRUGAL_OK;
 }
 
-#define COLLECTION_COLUMNS \
-    "id, name, language, stopwords, k1, b, title_weight, heading_weight, body_weight"
+#define COLLECTION_COLUMNS                                                                      \
+    "id, name, language, stopwords, k1, b, title_weight, heading_weight, body_weight, embedder, " \
+    "embedder_name, embedder_dim, vector_type"
 
 static frugal_status collection_from_row(sqlite3_stmt *stmt, struct collection_row *out)
 {
@@ -681,6 +703,13 @@ static frugal_status collection_from_row(sqlite3_stmt *stmt, struct collection_r
     out->title_weight = sqlite3_column_double(stmt, 6);
     out->heading_weight = sqlite3_column_double(stmt, 7);
     out->body_weight = sqlite3_column_double(stmt, 8);
+    if (rc == FRUGAL_OK)
+        rc = dup_column(stmt, 9, &out->embedder);
+    if (rc == FRUGAL_OK)
+        rc = dup_column(stmt, 10, &out->embedder_name);
+    out->embedder_dim = sqlite3_column_int64(stmt, 11);
+    if (rc == FRUGAL_OK)
+        rc = dup_column(stmt, 12, &out->vector_type);
     if (rc != FRUGAL_OK)
         collection_row_release(out);
     return rc;
@@ -746,9 +775,10 @@ static frugal_status collection_create_locked(struct store *st, const struct col
     sqlite3_stmt *stmt = NULL;
     frugal_status rc = prepare(st,
                                "INSERT INTO collections(name, language, stopwords, k1, b, "
-                               "title_weight, heading_weight, body_weight, created_at) "
+                               "title_weight, heading_weight, body_weight, created_at, "
+                               "embedder, embedder_name, embedder_dim, vector_type) "
                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                               "CAST(strftime('%s', 'now') AS INTEGER))",
+                               "CAST(strftime('%s', 'now') AS INTEGER), ?9, ?10, ?11, ?12)",
                                &stmt, "create collection", err);
     if (rc == FRUGAL_OK) {
         sqlite3_bind_text(stmt, 1, in->name, -1, SQLITE_STATIC);
@@ -759,6 +789,11 @@ static frugal_status collection_create_locked(struct store *st, const struct col
         sqlite3_bind_double(stmt, 6, in->title_weight);
         sqlite3_bind_double(stmt, 7, in->heading_weight);
         sqlite3_bind_double(stmt, 8, in->body_weight);
+        sqlite3_bind_text(stmt, 9, in->embedder, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 10, in->embedder_name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 11, in->embedder_dim);
+        sqlite3_bind_text(stmt, 12, in->vector_type != NULL ? in->vector_type : "f32", -1,
+                          SQLITE_STATIC);
         int src = sqlite3_step(stmt);
         if (src == SQLITE_CONSTRAINT)
             rc = err_set(err, FRUGAL_EEXIST, "store: collection '%s' already exists", in->name);
@@ -922,8 +957,8 @@ frugal_status store_collection_list(struct store *st, struct collection_row **ou
             err_set(err, rc, "store: list collections: out of memory");
             break;
         }
-        docs[count] = sqlite3_column_int64(stmt, 9);
-        chunks[count] = sqlite3_column_int64(stmt, 10);
+        docs[count] = sqlite3_column_int64(stmt, 13);
+        chunks[count] = sqlite3_column_int64(stmt, 14);
         count++;
     }
     sqlite3_finalize(stmt);

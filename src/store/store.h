@@ -25,6 +25,13 @@
  *          src/query/keyword.c) catch up without a rebuild. meta 'changes_since' is the
  *          generation from which the log is complete, meta 'changes_floor:<collection id>' the
  *          generation up to which store_changes_prune dropped that collection's rows.
+ *   schema 3: collections gain embedder (the spec the collection was configured with, e.g.
+ *          "glove" or "model:/path"; NULL = no dense vectors), embedder_name and embedder_dim
+ *          (what the embedder that wrote its vectors reported; NULL/0 until first resolved) and
+ *          vector_type ('f32', 'f16', 'i8': how the derived vector index stores them);
+ *          chunk_vectors(chunk_id -> chunks ON DELETE CASCADE, vector BLOB of embedder_dim
+ *          float32 little-endian): the source of truth of the dense index (src/query/dense.c),
+ *          written in the same transaction as the chunk (store_vectors.c).
  * Connections run in WAL mode with foreign keys on and synchronous=NORMAL. Every writable open
  * creates the "default" collection when it is missing. Writes on a read-only store: EINVAL.
  *
@@ -51,7 +58,7 @@
 
 #include "base/err.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_DEFAULT_K1 0.9
 #define STORE_DEFAULT_B 0.4
 #define STORE_MAX_K 10000 /* store_search caps k here */
@@ -71,6 +78,10 @@ struct collection_row {
     char *language;         /* owned */
     char *stopwords;        /* owned; NULL = language default */
     double k1, b, title_weight, heading_weight, body_weight;
+    char *embedder;         /* owned; NULL = none (schema 3) */
+    char *embedder_name;    /* owned; NULL until the embedder was first resolved */
+    int64_t embedder_dim;   /* 0 until then */
+    char *vector_type;      /* owned; "f32", "f16" or "i8" (NULL in inserts = "f32") */
 };
 void collection_row_release(struct collection_row *c);
 
@@ -197,6 +208,11 @@ frugal_status store_search(struct store *st, const struct collection_row *coll, 
                            const struct store_search_opts *opts, struct store_hit **hits,
                            size_t *n_hits, struct err *err);
 
+/* For store_vectors.c: a write in the caller's transaction or one of its own, with the
+ * generation bump and a savepoint (see store.c); pair begin with end. */
+frugal_status store_write_begin(struct store *st, bool *own, const char *what, struct err *err);
+frugal_status store_write_end(struct store *st, bool own, frugal_status rc, struct err *err);
+
 /* ---- For derived indexes (src/query/keyword.c) ---- */
 
 /* One chunk as the FTS5 row holds it: title (the document's), heading path, body. Borrowed. */
@@ -235,5 +251,30 @@ frugal_status store_hits_fill(struct store *st, const struct collection_row *col
  * change or st closes). */
 frugal_status store_collection_analyzer(struct store *st, const struct collection_row *coll,
                                         struct analyzer **out, struct err *err);
+
+/* ---- Dense vectors (store_vectors.c) ---- */
+
+/* Sets collection coll_id's embedder spec, name, dim and vector type (a write). With
+ * require_empty, fails with EINVAL when the collection already holds chunks. */
+frugal_status store_collection_set_embedder(struct store *st, int64_t coll_id, const char *spec,
+                                            const char *name, int64_t dim,
+                                            const char *vector_type, bool require_empty,
+                                            struct err *err);
+/* Stores the vector (dim float32, borrowed) of chunk_id, replacing any (a write; normally inside
+ * the transaction that inserted the chunk). */
+frugal_status store_vector_put(struct store *st, int64_t chunk_id, const float *vec, size_t dim,
+                               struct err *err);
+/* One stored vector (borrowed for the call), dim floats. */
+typedef frugal_status (*store_vector_fn)(void *ctx, int64_t chunk_id, const float *vec);
+/* As store_chunks_since, for vectors: *generation = meta.generation; since < 0: every vector of
+ * the collection to added (chunk id order); since >= 0: removed gets the ids of the chunks
+ * deleted after `since`, then added the vectors of chunks inserted after it that still exist.
+ * ENOTFOUND (no message) without log coverage. A blob of other than dim floats is ECORRUPT. */
+frugal_status store_vectors_since(struct store *st, int64_t collection_id, size_t dim,
+                                  int64_t since, store_vector_fn added, store_removed_fn removed,
+                                  void *ctx, int64_t *generation, struct err *err);
+/* The document id of each chunk id (0 for a chunk that is gone), into doc_ids[0..n). */
+frugal_status store_chunk_documents(struct store *st, const int64_t *chunk_ids, size_t n,
+                                    int64_t *doc_ids, struct err *err);
 
 #endif
