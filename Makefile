@@ -1,7 +1,7 @@
 # frugal - build, test, demo and benchmarks. `make help` lists the targets.
 CC ?= cc
 BUILD ?= build
-PKGS := sqlite3 libutf8proc gumbo libxml-2.0 libzip md4c zlib libcjson libcrypto libcurl
+PKGS := sqlite3 libutf8proc gumbo libxml-2.0 libzip md4c zlib libcjson libcrypto libcurl libmicrohttpd
 OPT ?= -O2
 SAN ?=
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -13,7 +13,7 @@ LIBS_ALL = $(PKG_LIBS) -lstemmer -lopenblas -lm -lpthread $(SAN) $(LDFLAGS)
 
 LIB_SRC := $(wildcard src/*.c src/*/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_SRC := $(wildcard app/cli/*.c)
+CLI_SRC := $(wildcard app/cli/*.c app/server/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -26,7 +26,7 @@ BIN_DIR := $(BUILD)/bin
 LIB_DIR := $(BUILD)/lib
 endif
 
-.PHONY: all setup setup-bench test test-unit test-cli test-asan fuzz fuzz-smoke demo bench-bm25 bench-chunking bench-ann bench-embed bench-glove clean help \
+.PHONY: all setup setup-bench test test-unit test-cli test-api test-asan fuzz fuzz-smoke demo bench-bm25 bench-bm25-scale bench-chunking bench-ann bench-embed bench-glove bench-squad bench-hybrid clean help \
         check-symbols format
 
 all: $(LIB_DIR)/libfrugal.a $(LIB_DIR)/libfrugal.so $(BIN_DIR)/frugal frugal.pc
@@ -36,11 +36,15 @@ help:
 	@echo "make setup      install the Debian packages frugal needs (scripts/setup)"
 	@echo "make demo       set up, build, ingest the PostgreSQL 15 manual, run example searches"
 	@echo "make test       set up, build, run unit, CLI, symbol and fuzz-smoke tests"
-	@echo "make test-asan  the unit and CLI tests under ASan + UBSan"
+	@echo "make test-api   the HTTP server's black-box tests over loopback (tests/api/run.sh)"
+	@echo "make test-asan  the unit, CLI and API tests under ASan + UBSan"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60) each"
 	@echo "make bench-bm25 SciFact and Cranfield: frugal vs Xapian, written to BENCHMARKS.md"
+	@echo "make bench-bm25-scale  1M passages: frugal vs Xapian vs FTS5 speed, build, size (~20 min)"
 	@echo "make bench-chunking  BM25 quality by chunk size, written to BENCHMARKS.md"
 	@echo "make bench-glove     GloVe sentence vectors: SciFact nDCG@10 per weighting, written to BENCHMARKS.md"
+	@echo "make bench-hybrid    hybrid vs BM25 vs dense (GloVe) nDCG@10 on SciFact, written to BENCHMARKS.md"
+	@echo "make bench-squad     extractive answers on SQuAD v1.1 dev (support, CPU share, context), written to BENCHMARKS.md"
 
 setup:
 	@bash scripts/setup
@@ -87,6 +91,9 @@ test-unit: $(UNIT_BIN)
 test-cli: $(BIN_DIR)/frugal
 	@FRUGAL_BIN=$(abspath $(BIN_DIR)/frugal) bash tests/cli/run.sh
 
+test-api: $(BIN_DIR)/frugal
+	@FRUGAL_BIN=$(abspath $(BIN_DIR)/frugal) bash tests/api/run.sh
+
 check-symbols: $(LIB_DIR)/libfrugal.a
 	@bash scripts/check-symbols $(LIB_DIR)/libfrugal.a
 
@@ -94,6 +101,7 @@ test: setup
 	$(MAKE) all
 	$(MAKE) test-unit
 	$(MAKE) test-cli
+	$(MAKE) test-api
 	$(MAKE) check-symbols
 	$(MAKE) fuzz-smoke
 	$(MAKE) test-asan
@@ -101,7 +109,7 @@ test: setup
 test-asan:
 	$(MAKE) BUILD=build-asan CC=clang OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	    test-unit test-cli
+	    test-unit test-cli test-api
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
@@ -133,6 +141,10 @@ bench-bm25: setup-bench
 	$(MAKE) all
 	bash bench/bm25.sh
 
+bench-bm25-scale: setup-bench
+	$(MAKE) all
+	bash bench/bm25_scale.sh
+
 bench-chunking: setup-bench
 	$(MAKE) all
 	bash bench/chunking.sh
@@ -149,6 +161,15 @@ bench-glove: setup-bench
 	bash scripts/setup --glove
 	$(MAKE) all
 	bash bench/glove.sh
+
+bench-squad: setup-bench
+	$(MAKE) all
+	bash bench/squad.sh
+
+bench-hybrid: setup-bench
+	bash scripts/setup --glove
+	$(MAKE) all
+	bash bench/hybrid.sh
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) include/*.h src/*/*.h

@@ -13,8 +13,19 @@
 # reported as the cold QPS, the curve is the best pass (warm). Memory per
 # vector: frugal's breakdown from hnsw_memory (codes, links, ids, per-node metadata; the float32
 # rescoring copy apart); the peers' serialized index size per vector. With gnuplot, the
-# QPS/recall curves go to BENCHMARKS-ann.png next to BENCHMARKS.md. GloVe-100d is not run yet.
+# QPS/recall curves go to BENCHMARKS-ann.png next to BENCHMARKS.md.
 # Data: ${FRUGAL_SHARED:-../shared}/data/siftsmall. FRUGAL_BIN overrides the binary.
+#
+# GloVe-100d angular (second table, BENCHMARKS-ann-glove.png): the 341,479 float16 GloVe rows of
+# ${FRUGAL_DATA_DIR:-~/.local/share/frugal}/glove-6b-100d.fsv (`bash scripts/setup --glove`, tried
+# once when the file is missing; without it the table is skipped with a note), normalized, 10,000
+# held out as queries with a fixed seed, exact top-100 computed once by bench/glove_ann.py (numpy)
+# and cached in ${FRUGAL_BENCH_DIR:-~/.cache/frugal-bench}/glove-100-angular/. Cosine: frugal
+# --metric cos, hnswlib space "cosine", FAISS inner product on the normalized vectors. Same
+# protocol (M = 16, ef_construction = 200, k = 10, one thread) for frugal f32, frugal i8 + float32
+# rescore in memory, hnswlib and FAISS; to keep the run short on a small machine only the first
+# GLOVE_NQ (1000) queries of the fixed-seed 10,000 run (GLOVE_NQ=10000 for all), each ef
+# GLOVE_REPEAT (3) passes, best kept; one build per engine (GLOVE_RUNS, 1). GLOVE=0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +37,13 @@ d=$shared/data/siftsmall
 efs=${ANN_EFS:-10,16,24,32,48,64,96,128}
 repeat=${ANN_REPEAT:-5}
 runs=${ANN_RUNS:-3}
+data_dir=${FRUGAL_DATA_DIR:-$HOME/.local/share/frugal}
+fsv=$data_dir/glove-6b-100d.fsv
+gdir=${FRUGAL_BENCH_DIR:-$HOME/.cache/frugal-bench}/glove-100-angular
+gefs=${GLOVE_EFS:-10,20,40,80,120,160,240,320,480}
+gnq=${GLOVE_NQ:-1000}
+grepeat=${GLOVE_REPEAT:-3}
+gruns=${GLOVE_RUNS:-1}
 
 [ -x "$frugal" ] || { echo "ann.sh: $frugal not built (run make)" >&2; exit 1; }
 [ -f "$d/siftsmall_base.fvecs" ] || { echo "ann.sh: no $d" >&2; exit 1; }
@@ -51,23 +69,59 @@ ours frugal-i8-m8 --type i8 --m 8
 ours frugal-i8-disk --type i8 --rescore-on-disk
 ours frugal-flat --flat
 echo "== hnswlib" >&2
-"$python" bench/ann_peers.py hnswlib "$d/siftsmall_base.fvecs" "$d/siftsmall_query.fvecs" \
-    "$d/siftsmall_groundtruth.ivecs" 16 200 "$efs" >"$tmp/hnswlib.json"
+ANN_REPEAT=$repeat "$python" bench/ann_peers.py hnswlib "$d/siftsmall_base.fvecs" \
+    "$d/siftsmall_query.fvecs" "$d/siftsmall_groundtruth.ivecs" 16 200 "$efs" >"$tmp/hnswlib.json"
 echo "== faiss" >&2
-"$python" bench/ann_peers.py faiss "$d/siftsmall_base.fvecs" "$d/siftsmall_query.fvecs" \
-    "$d/siftsmall_groundtruth.ivecs" 16 200 "$efs" >"$tmp/faiss.json"
+ANN_REPEAT=$repeat "$python" bench/ann_peers.py faiss "$d/siftsmall_base.fvecs" \
+    "$d/siftsmall_query.fvecs" "$d/siftsmall_groundtruth.ivecs" 16 200 "$efs" >"$tmp/faiss.json"
+
+# GloVe-100d angular, into $tmp/glove/ (glove_note explains a skip).
+glove_note=
+if [ "${GLOVE:-1}" = 0 ]; then
+    glove_note="GloVe-100d skipped (GLOVE=0)."
+elif [ ! -f "$fsv" ] && ! bash scripts/setup --glove >&2; then
+    glove_note="GloVe-100d skipped: no $fsv and \`bash scripts/setup --glove\` failed."
+fi
+if [ -z "$glove_note" ] && [ ! -f "$fsv" ]; then
+    glove_note="GloVe-100d skipped: no $fsv after \`bash scripts/setup --glove\`."
+fi
+if [ -z "$glove_note" ]; then
+    echo "== GloVe-100d angular: data in $gdir" >&2
+    read -r gbase gquery ggt < <("$python" bench/glove_ann.py "$fsv" "$gdir" "$gnq") || true
+    [ -f "${ggt:-}" ] || { echo "ann.sh: bench/glove_ann.py failed" >&2; exit 1; }
+    mkdir -p "$tmp/glove"
+    gcommon=(--base "$gbase" --query "$gquery" --gt "$ggt" --metric cos --m 16
+             --ef-construction 200 -k 10 --threads 1 --json)
+    for v in f32 i8; do
+        echo "== glove frugal-$v" >&2
+        for r in $(seq "$gruns"); do
+            "$frugal" --quiet ann "${gcommon[@]}" --ef "$gefs" --repeat "$grepeat" --type "$v" \
+                >"$tmp/glove/frugal-$v.$r.json"
+        done
+    done
+    for p in hnswlib faiss; do
+        echo "== glove $p" >&2
+        ANN_REPEAT=$grepeat "$python" bench/ann_peers.py "$p" "$gbase" "$gquery" "$ggt" 16 200 \
+            "$gefs" cos >"$tmp/glove/$p.json"
+    done
+else
+    echo "ann.sh: $glove_note" >&2
+fi
 
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
 versions=$("$python" -c 'import faiss, hnswlib; print("faiss", faiss.__version__, "/ hnswlib", getattr(hnswlib, "__version__", "(Debian)"))')
 plot=BENCHMARKS-ann.png
-command -v gnuplot >/dev/null || plot=
-"$python" - "$tmp" "$out" "$cpu" "$(nproc)" "$(date -u +%Y-%m-%d)" "$repeat" "$versions" "$plot" <<'PY'
+gplot=BENCHMARKS-ann-glove.png
+command -v gnuplot >/dev/null || { plot=; gplot=; }
+"$python" - "$tmp" "$out" "$cpu" "$(nproc)" "$(date -u +%Y-%m-%d)" "$repeat" "$versions" "$plot" \
+    "$glove_note" "$gnq" "$grepeat" "$gruns" "$gplot" <<'PY'
 import glob, json, os, subprocess, sys
 tmp, out, cpu, cores, date, repeat, versions, plot = sys.argv[1:9]
+glove_note, gnq, grepeat, gruns, gplot = sys.argv[9:14]
 repeat = int(repeat)
 
-def ours(name):
-    runs = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(tmp, name + ".*.json")))]
+def ours(name, d=tmp):
+    runs = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(d, name + ".*.json")))]
     first = runs[0]
     sweep = first.get("sweep") or [{"ef": 0, "qps": first["qps"], "recall": first["recall"]}]
     for i, s in enumerate(sweep):
@@ -173,8 +227,8 @@ lines.append("Cells: queries per second and recall@10 at each ef_search. frugal 
              "serialized index size / n. Until 2026-11-27 frugal's cells were the best of one pass "
              "per process while the peers had the best of 5 passes in one process; the protocol is "
              "now the same for all, which alone is worth about 7% to frugal at ef 16.")
-if plot:
-    data = os.path.join(tmp, "plot.dat")
+def plot_curves(res, png, title, tag):
+    data = os.path.join(tmp, f"plot-{tag}.dat")
     with open(data, "w") as f:
         for name, r in res.items():
             if name.startswith("frugal flat"):
@@ -184,17 +238,78 @@ if plot:
                 f.write(f"{s['recall']} {s['qps']}\n")
             f.write("\n\n")
     n_series = len([n for n in res if not n.startswith("frugal flat")])
-    script = f'set terminal png size 900,600\nset output "{plot}"\n'
+    script = f'set terminal png size 900,600\nset output "{png}"\n'
     script += ('set termoption noenhanced\n'
-               'set title "SIFT10K, k = 10, one thread: queries per second against recall@10"\n'
+               f'set title "{title}, k = 10, one thread: queries per second against recall@10"\n'
                'set xlabel "recall@10"\nset ylabel "queries per second"\nset logscale y\n'
                'set key bottom left\nset grid\n'
                f'plot for [i=0:{n_series - 1}] "{data}" index i with linespoints title columnheader(1)\n')
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
     lines.append("")
-    lines.append(f"![QPS against recall@10]({plot})")
+    lines.append(f"![QPS against recall@10 on {title}]({png})")
+
+if plot:
+    plot_curves(res, plot, "SIFT10K", "sift")
 else:
     lines.append(" No plot: gnuplot is not installed (scripts/setup --bench installs gnuplot-nox).")
+
+# GloVe-100d angular
+lines.append("")
+lines.append("## Vector index (HNSW) on GloVe-100d angular")
+lines.append("")
+if glove_note:
+    lines.append(glove_note + " Run `bash scripts/setup --glove`, then `make bench-ann`.")
+else:
+    gd = os.path.join(tmp, "glove")
+    g = {"frugal f32": ours("frugal-f32", gd), "frugal i8 + f32 rescore in memory": ours("frugal-i8", gd)}
+    for p in ("hnswlib", "faiss"):
+        g[p] = json.load(open(os.path.join(gd, p + ".json")))
+    gf, gi, gh, gx = g["frugal f32"], g["frugal i8 + f32 rescore in memory"], g["hnswlib"], g["faiss"]
+    lines.append(f"{date}, {cpu}, {cores} cores shared with other work (other engineers' CPU-heavy jobs "
+                 "ran at the same time: timings under load, ratios more trustworthy than absolute "
+                 "numbers), one search thread, k = 10, M = 16, ef_construction = 200, cosine (frugal "
+                 "`--metric cos`, hnswlib space \"cosine\", FAISS IndexHNSWFlat inner product on "
+                 "normalized vectors). Data: the 341,479 GloVe 6B 100d rows of `glove-6b-100d.fsv` "
+                 "(float16 as stored, widened to float32 and normalized), 10,000 held out as queries "
+                 f"with a fixed seed and 331,479 indexed; exact top-100 from a numpy brute force, cached "
+                 f"(bench/glove_ann.py). This run: the first {gnq} of the held-out queries, best of "
+                 f"{grepeat} passes per ef for every engine, {gruns} build(s) per engine (frugal: best "
+                 f"build time). Peers: {versions}, one batch call per pass. `make bench-ann` "
+                 "regenerates this.")
+    lines.append("")
+    lines.append("| ratio | value |")
+    lines.append("|---|---|")
+    for t in (0.9, 0.95, 0.99):
+        for name, r in (("f32", gf), ("i8 + rescore", gi)):
+            a = qps_at(r, t)
+            for pn, pr in (("hnswlib", gh), ("FAISS", gx)):
+                b = qps_at(pr, t)
+                if a and b:
+                    lines.append(f"| QPS at recall@10 >= {t}: frugal {name} / {pn} | {a / b:.2f}x |")
+                elif t < 0.99:
+                    lines.append(f"| QPS at recall@10 >= {t}: frugal {name} / {pn} | n/a ("
+                                 f"{'frugal' if not a else pn} never reaches {t} in the sweep) |")
+    for pn, pr in (("hnswlib", gh), ("FAISS", gx)):
+        lines.append(f"| build time: frugal f32 / {pn} | {gf['build_s'] / pr['build_s']:.2f}x |")
+        lines.append(f"| build time: frugal i8 / {pn} | {gi['build_s'] / pr['build_s']:.2f}x |")
+    lines.append(f"| memory per vector: frugal i8 (without the float32 copy) / frugal f32 | "
+                 f"{gi['bytes_per_vector'] / gf['bytes_per_vector']:.2f} |")
+    lines.append(f"| memory per vector: frugal i8 (with the float32 copy in memory) / frugal f32 | "
+                 f"{(gi['bytes_per_vector'] + gi['rescore']) / gf['bytes_per_vector']:.2f} |")
+    lines.append("")
+    lines.append("| index | build s | bytes/vector | " + " | ".join(f"ef {s['ef']}" for s in gf["sweep"]) + " |")
+    lines.append("|---|---|---|" + "---|" * len(gf["sweep"]))
+    for name, r in g.items():
+        bpv = f"{r['bytes_per_vector']:.0f}"
+        if r.get("rescore"):
+            bpv += f" (+{r['rescore']:.0f} f32)"
+        cells = [f"{s['qps']:.0f} q/s, R {s['recall']:.3f}" for s in r["sweep"]]
+        lines.append(f"| {name} | {r['build_s']:.1f} | {bpv} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Cells and bytes/vector as for SIFT10K. Ratios: QPS at the smallest ef of the sweep "
+                 "whose recall@10 reaches the target, for each engine separately.")
+    if gplot:
+        plot_curves(g, gplot, "GloVe-100d angular", "glove")
 body = "\n".join(lines)
 
 text = open(out).read() if os.path.exists(out) else "# Benchmarks\n"

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""ann_peers.py - hnswlib and FAISS IndexHNSWFlat on SIFT10K for bench/ann.sh.
+"""ann_peers.py - hnswlib and FAISS IndexHNSWFlat for bench/ann.sh (SIFT10K, GloVe-100d angular).
 
-Usage: ann_peers.py {hnswlib|faiss} BASE.fvecs QUERY.fvecs GT.ivecs M EF_CONSTRUCTION EF,EF,...
-One thread, k = 10. Prints one JSON object: build_s, bytes_per_vector (serialized index size /
+Usage: ann_peers.py {hnswlib|faiss} BASE.fvecs QUERY.fvecs GT.ivecs M EF_CONSTRUCTION EF,EF,... [l2|cos]
+One thread, k = 10. Metric l2 (default) or cos: hnswlib space "cosine", FAISS inner product on
+the vectors normalized here (bench/glove_ann.py already writes them normalized). Prints one JSON object: build_s, bytes_per_vector (serialized index size /
 n, the closest portable measure of memory), sweep [{ef, qps, recall}]. Each ef runs the queries
-REPEAT (5) times and keeps the best time, as bench/ann.sh does for frugal.
+REPEAT (ANN_REPEAT, default 5) times and keeps the best time, as bench/ann.sh does for frugal.
 """
 import json, os, sys, tempfile, time
 import numpy as np
@@ -17,16 +18,20 @@ def read_vecs(path, dtype):
 def main():
     lib, bp, qp, gp, m, efc, efs = sys.argv[1:8]
     m, efc = int(m), int(efc)
+    metric = sys.argv[8] if len(sys.argv) > 8 else "l2"
     efs = [int(x) for x in efs.split(",")]
     base, query = read_vecs(bp, np.float32), read_vecs(qp, np.float32)
+    if metric == "cos":
+        base /= np.maximum(np.linalg.norm(base, axis=1, keepdims=True), 1e-30)
+        query /= np.maximum(np.linalg.norm(query, axis=1, keepdims=True), 1e-30)
     gt = read_vecs(gp, np.int32)[:, :10]
     n, dim = base.shape
-    k, repeat = 10, 5
+    k, repeat = 10, int(os.environ.get("ANN_REPEAT", "5"))
     tmp = tempfile.mkdtemp()
     path = os.path.join(tmp, "index")
     if lib == "hnswlib":
         import hnswlib
-        idx = hnswlib.Index(space="l2", dim=dim)
+        idx = hnswlib.Index(space="cosine" if metric == "cos" else "l2", dim=dim)
         t0 = time.perf_counter()
         idx.init_index(max_elements=n, M=m, ef_construction=efc, random_seed=42)
         idx.set_num_threads(1)
@@ -39,7 +44,8 @@ def main():
     else:
         import faiss
         faiss.omp_set_num_threads(1)
-        idx = faiss.IndexHNSWFlat(dim, m)
+        idx = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT if metric == "cos"
+                                  else faiss.METRIC_L2)
         idx.hnsw.efConstruction = efc
         t0 = time.perf_counter()
         idx.add(base)

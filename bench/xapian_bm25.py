@@ -31,6 +31,12 @@ Cranfield grades are Cleverdon's codes (1 = complete answer .. 4 = minimum inter
 Latency: wall time per query (parse + search + reading the 100 ids), single-threaded, over the
 judged queries in file order; p50/p99 are nearest-rank percentiles.
 
+Scale mode (`xapian_bm25.py scale CORPUS.jsonl QUERIES.tsv`, used by bench/bm25_scale.sh): the
+same index and query settings on bench/make_scale_corpus.py's corpus (but without positions unless
+--positions: frugal's index has none), speed only: build time, size,
+and p50/p99 of top-10 searches over every query (id TAB text), timed on a second pass after an
+untimed first one that warms the page cache (frugal's driver does the same).
+
 Why: a mature, independent BM25 engine on the same data and settings is the honest yardstick
 for frugal's quality and speed. Runs with the system python (python3-xapian).
 """
@@ -184,7 +190,7 @@ def make_stopper():
     return stopper
 
 
-def build_index(path, docs):
+def build_index(path, docs, positions=True):
     db = xapian.WritableDatabase(path, xapian.DB_CREATE_OR_OVERWRITE)
     stemmer = xapian.Stem("english")
     stopper = make_stopper()
@@ -196,10 +202,15 @@ def build_index(path, docs):
     for doc_id, title, text in docs:
         doc = xapian.Document()
         tg.set_document(doc)
-        if title:
-            tg.index_text(title)
-            tg.increase_termpos()
-        tg.index_text(text)
+        if not positions:  # the scale mode: frequencies only, like frugal's index
+            if title:
+                tg.index_text_without_positions(title)
+            tg.index_text_without_positions(text)
+        else:
+            if title:
+                tg.index_text(title)
+                tg.increase_termpos()
+            tg.index_text(text)
         doc.set_data(doc_id)
         db.add_document(doc)
     db.commit()
@@ -260,12 +271,109 @@ def run(docs, queries, qrels, k=100):
     }
 
 
+# ---- scale mode: speed only, on bench/make_scale_corpus.py's corpus ------------------------------
+
+def iter_scale_docs(corpus_path):
+    with open(corpus_path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                rec = json.loads(line)
+                yield str(rec["_id"]), rec.get("title") or "", rec.get("text") or ""
+
+
+def read_queries_tsv(path):
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line:
+                qid, _, text = line.partition("\t")
+                out.append((qid, text))
+    return out
+
+
+def run_scale(corpus_path, queries_path, k=10, db_dir=None, top_out=None, positions=False,
+              subset_path=None):
+    """Builds the index of corpus_path (JSONL), then times top-k searches of every query of
+    queries_path (id TAB text): the same settings as run(), without judgements, and by default
+    without positional information (frugal's index holds none; Xapian then runs the phrase
+    subqueries it makes of hyphenated words as AND)."""
+    tmp = tempfile.mkdtemp(prefix="xapian-bm25-scale-", dir=db_dir)
+    try:
+        path = os.path.join(tmp, "db")
+        t0 = time.perf_counter()
+        build_index(path, iter_scale_docs(corpus_path), positions)
+        index_seconds = time.perf_counter() - t0
+        index_bytes = sum(os.path.getsize(os.path.join(r, f))
+                          for r, _, fs in os.walk(path) for f in fs)
+        db = xapian.Database(path)
+        qp = xapian.QueryParser()
+        qp.set_database(db)
+        qp.set_stemmer(xapian.Stem("english"))
+        qp.set_stemming_strategy(xapian.QueryParser.STEM_SOME)
+        stopper = make_stopper()
+        qp.set_stopper(stopper)
+        qp.set_default_op(xapian.Query.OP_OR)
+        enquire = xapian.Enquire(db)
+        enquire.set_weighting_scheme(xapian.BM25Weight(0.9, 0, 1, 0.4, 0.5))
+        def timed(queries):
+            latencies = []
+            tops = []
+            for _ in range(2):  # the first pass warms the page cache; the second is timed
+                latencies = []
+                tops = []
+                for qid, text in queries:
+                    t = time.perf_counter()
+                    enquire.set_query(qp.parse_query(text, 0))
+                    mset = enquire.get_mset(0, k)
+                    ids = [m.document.get_data().decode("utf-8") for m in mset]
+                    latencies.append((time.perf_counter() - t) * 1000.0)
+                    tops.append((qid, ids))
+            return latencies, tops
+
+        latencies, tops = timed(read_queries_tsv(queries_path))
+        sub_latencies = timed(read_queries_tsv(subset_path))[0] if subset_path else []
+        n_docs = db.get_doccount()
+        db.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if top_out:
+        with open(top_out, "w", encoding="utf-8") as f:
+            for qid, ids in tops:
+                f.write(qid + "\t" + " ".join(ids) + "\n")
+    return {
+        "queries": len(latencies),
+        "documents": n_docs,
+        "latency_ms_p50": percentile(latencies, 50),
+        "latency_ms_p99": percentile(latencies, 99),
+        "latency_ms_mean": sum(latencies) / len(latencies) if latencies else 0.0,
+        "subset_queries": len(sub_latencies),
+        "subset_latency_ms_p50": percentile(sub_latencies, 50),
+        "subset_latency_ms_p99": percentile(sub_latencies, 99),
+        "index_seconds": index_seconds,
+        "index_bytes": index_bytes,
+    }
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("kind", choices=["beir", "cranfield"])
-    ap.add_argument("dir")
+    ap.add_argument("kind", choices=["beir", "cranfield", "scale"])
+    ap.add_argument("dir", help="beir/cranfield: the data folder; scale: corpus.jsonl")
+    ap.add_argument("queries", nargs="?", help="scale: queries.tsv (id TAB text)")
     ap.add_argument("--split", default="test")
+    ap.add_argument("--k", type=int, default=10, help="scale: hits per query")
+    ap.add_argument("--tmp", help="scale: where to build the database (default $TMPDIR)")
+    ap.add_argument("--top", help="scale: write each query's ranked ids here")
+    ap.add_argument("--positions", action="store_true", help="scale: index positions too")
+    ap.add_argument("--subset", help="scale: a second query file, timed separately (subset_*)")
     args = ap.parse_args()
+    if args.kind == "scale":
+        if not args.queries:
+            ap.error("scale needs CORPUS.jsonl and QUERIES.tsv")
+        json.dump(run_scale(args.dir, args.queries, args.k, args.tmp, args.top, args.positions,
+                            args.subset), sys.stdout)
+        sys.stdout.write("\n")
+        return
     if args.kind == "beir":
         data = load_beir(args.dir, args.split)
     else:

@@ -340,11 +340,28 @@ typedef struct frugal_filter {
     size_t n_values;
 } frugal_filter;
 
-/* How frugal_search ranks. Numbers are stable; HYBRID (fusion of both) is reserved for later. */
+/* How frugal_search ranks. Numbers are stable. */
 typedef enum frugal_search_mode {
-    FRUGAL_SEARCH_BM25 = 0,  /* keywords, BM25F (default) */
-    FRUGAL_SEARCH_DENSE = 1, /* the collection's embedder + vector index; needs an embedder */
+    FRUGAL_SEARCH_BM25 = 0,   /* keywords, BM25F (default) */
+    FRUGAL_SEARCH_DENSE = 1,  /* the collection's embedder + vector index; needs an embedder */
+    FRUGAL_SEARCH_HYBRID = 2, /* both, fused (see frugal_fusion); needs an embedder */
 } frugal_search_mode;
+
+/* How hybrid mode fuses the BM25 and dense candidate lists. Each side fetches max(k, 100)
+ * candidates with the same collection and filters; an entry missing from one side gets nothing
+ * from it. Without group_by_document entries are chunks; with it, documents (each side's list
+ * of best chunks per document is fused by document, and the hit shows the chunk of the side
+ * that contributes more, BM25 on a tie). Fused ties go to the lower chunk id. */
+typedef enum frugal_fusion {
+    FRUGAL_FUSION_RRF = 0,    /* reciprocal rank fusion: score = 1/(60 + rank_bm25) +
+                                 1/(60 + rank_dense), ranks from 1; in (0, 2/61] */
+    FRUGAL_FUSION_CONVEX = 1, /* score = (1 - alpha) * bm25' + alpha * cosine', each side's
+                                 scores min-max normalized over its candidates; in [0, 1] */
+} frugal_fusion;
+/* The defaults, chosen by nDCG@10 on SciFact with GloVe as the dense side (BENCHMARKS.md,
+ * hybrid). */
+#define FRUGAL_SEARCH_DEFAULT_FUSION FRUGAL_FUSION_CONVEX
+#define FRUGAL_SEARCH_DEFAULT_ALPHA 0.02
 
 typedef struct frugal_search_params {
     const char *collection;        /* default "default" */
@@ -356,6 +373,15 @@ typedef struct frugal_search_params {
     bool snippets;                 /* fill hit.snippet (default true) */
     const char *highlight_open;    /* marks around matched terms in snippets (default "[") */
     const char *highlight_close;   /* (default "]") */
+    frugal_fusion fusion;          /* hybrid only (default FRUGAL_SEARCH_DEFAULT_FUSION) */
+    double alpha;                  /* hybrid, CONVEX: weight of the dense side in [0, 1]
+                                      (default FRUGAL_SEARCH_DEFAULT_ALPHA) */
+    double mmr_lambda;             /* hybrid: MMR diversification of the fused candidates,
+                                      in [0, 1]; 0 = off (default). Picks greedily the
+                                      candidate maximizing lambda * relevance - (1 - lambda) *
+                                      its highest cosine to those picked (relevance: the fused
+                                      score min-max normalized); hits keep their fused scores,
+                                      in MMR order */
 } frugal_search_params;
 void frugal_search_default_params(frugal_search_params *params);
 
@@ -363,7 +389,8 @@ typedef struct frugal_hit {
     int64_t chunk_id;
     int64_t document_id;
     double score;          /* higher is better: BM25, or in dense mode the cosine similarity of
-                              the query and chunk vectors, in [-1, 1] */
+                              the query and chunk vectors, in [-1, 1], or in hybrid mode the
+                              fused score (see frugal_fusion) */
     int ordinal;           /* chunk number within its document, from 0 */
     char *source;
     char *ext_id;          /* may be NULL */
@@ -413,6 +440,8 @@ typedef struct frugal_eval_params {
     size_t chunk_tokens;      /* chunking of the corpus; 0 = frugal_ingest_default_params' */
     size_t chunk_overlap;     /* used only when chunk_tokens is set */
     frugal_search_mode mode;  /* default FRUGAL_SEARCH_BM25 */
+    frugal_fusion fusion;     /* hybrid mode: as frugal_search_params (same defaults) */
+    double alpha;
     const char *embedder;     /* spec given to the collection when eval creates it (dense mode
                                  needs one); NULL: none */
     frugal_progress_fn on_progress;
@@ -438,6 +467,173 @@ frugal_status frugal_eval_beir(frugal_db *db, const char *dir, const frugal_eval
 /* The same on a Cranfield folder in SMART format (cran.all.1400, cran.qry, cranqrel). */
 frugal_status frugal_eval_cranfield(frugal_db *db, const char *dir,
                                     const frugal_eval_params *params, frugal_eval_report *report);
+
+/* ---- API keys ------------------------------------------------------------------------------ */
+
+/* Keys for the HTTP server (`frugal serve`). A key is shown once, at creation; the database keeps
+ * only its SHA-256. Roles: a reader searches, gets and lists; a writer also uploads, ingests and
+ * deletes documents; an admin also manages collections and keys. A key limited to collections
+ * may touch only those. */
+typedef enum frugal_key_role {
+    FRUGAL_KEY_READER = 0,
+    FRUGAL_KEY_WRITER = 1,
+    FRUGAL_KEY_ADMIN = 2,
+} frugal_key_role;
+
+typedef struct frugal_key_info {
+    int64_t id;
+    frugal_key_role role;
+    char **collections;     /* (n_collections) names the key is limited to; none = all */
+    size_t n_collections;
+    int64_t created_at;     /* seconds since the epoch */
+    int64_t revoked_at;     /* 0 while valid */
+} frugal_key_info;
+
+/* Creates a key ("fk_" and 32 letters and digits from a cryptographic random source) with
+ * `role`, limited to the collections named (borrowed; n_collections 0 = all). *key_out (owned,
+ * frugal_free) is the only copy of the key; *id_out may be NULL. */
+frugal_status frugal_key_create(frugal_db *db, frugal_key_role role,
+                                const char *const *collections, size_t n_collections,
+                                char **key_out, int64_t *id_out);
+/* Lists every key, revoked ones too; free with frugal_key_list_free. */
+frugal_status frugal_key_list(frugal_db *db, frugal_key_info **out, size_t *n_out);
+void frugal_key_list_free(frugal_key_info *list, size_t n);
+/* Revokes key `id`; FRUGAL_ENOTFOUND when there is no such valid key. */
+frugal_status frugal_key_revoke(frugal_db *db, int64_t id);
+/* Looks up a key text (borrowed): FRUGAL_OK and *out filled (release with
+ * frugal_key_info_release) when it is a valid key, FRUGAL_ENOTFOUND when unknown or revoked. */
+frugal_status frugal_key_check(frugal_db *db, const char *key, frugal_key_info *out);
+void frugal_key_info_release(frugal_key_info *info);
+/* Whether the key may use collection `name` (true for keys with no collection limit). */
+bool frugal_key_allows(const frugal_key_info *info, const char *name);
+
+/* ---- Answers -------------------------------------------------------------------------------- */
+
+/* frugal_ask answers a question from a collection and says how: its route ("extractive": the
+ * best sentence of the retrieved chunks, found on the CPU; later "generate" and "cache"), the
+ * reason for that route, a confidence in [0, 1], the citations it rests on, the time each stage
+ * took, the tokens a generator used and the cost. The extractive route scores every sentence of
+ * the top k chunks against the question (coverage of the question's analyzed terms weighted by
+ * idf, sentence BM25, neighbouring sentences, chunk rank, answer-type cues: a number for "how
+ * many", a year or date for "when", a name for "who", a place for "where"); its confidence is a
+ * logistic model fitted on SQuAD v1.1 (BENCHMARKS.md). */
+
+typedef enum frugal_ask_mode {
+    FRUGAL_ASK_AUTO = 0,       /* the router decides (default); for now: extractive, flagged
+                                  "generator unavailable" when below min_confidence */
+    FRUGAL_ASK_EXTRACTIVE = 1, /* always the extractive answer */
+    FRUGAL_ASK_GENERATE = 2,   /* always a generator: FRUGAL_EUNSUPPORTED until one exists */
+} frugal_ask_mode;
+
+/* The confidence threshold at which the router answers on the CPU: the lowest whose answer
+ * support is >= 90% on the fitting half of SQuAD v1.1 dev (BENCHMARKS.md, squad). */
+#define FRUGAL_ASK_DEFAULT_THRESHOLD 0.72
+/* The default token budget of the compressed context a generator would be sent. */
+#define FRUGAL_ASK_DEFAULT_BUDGET 240
+
+typedef struct frugal_ask_params {
+    const char *collection;        /* default "default" */
+    frugal_ask_mode mode;          /* default FRUGAL_ASK_AUTO */
+    size_t k;                      /* chunks retrieved (default 5, at most 100) */
+    double min_confidence;         /* CPU answer threshold (default FRUGAL_ASK_DEFAULT_THRESHOLD) */
+    size_t context_budget_tokens;  /* compressed context budget (default
+                                      FRUGAL_ASK_DEFAULT_BUDGET) */
+    const frugal_filter *filters;  /* as frugal_search_params (AND) */
+    size_t n_filters;
+} frugal_ask_params;
+void frugal_ask_default_params(frugal_ask_params *params);
+
+typedef struct frugal_citation {
+    int64_t document_id;
+    int64_t chunk_id;
+    int ordinal;            /* chunk number within its document, from 0 */
+    char *source;
+    char *ext_id;           /* may be NULL */
+    char *title;            /* may be NULL */
+    char *heading_path;     /* "Chapter > Section", may be "" */
+    int64_t char_start;     /* the cited sentence in the document's extracted text, in code */
+    int64_t char_end;       /* points, end exclusive */
+    char *snippet;          /* the cited sentence */
+    double score;           /* its extractive score */
+} frugal_citation;
+
+typedef struct frugal_answer_timings {
+    double retrieve_ms;     /* frugal_search */
+    double extract_ms;      /* sentence scoring, span, confidence, compression */
+    double generate_ms;     /* 0 on the extractive route */
+    double total_ms;
+} frugal_answer_timings;
+
+typedef struct frugal_answer {
+    char *text;             /* the answer; "" when nothing was retrieved */
+    char *span;             /* a short span of text that answers exactly (a number, a date, a
+                               name), NULL when no answer-type cue located one */
+    const char *route;      /* static: "extractive" (later "generate", "cache") */
+    char *reason;           /* why this route, one line */
+    double confidence;      /* in [0, 1]: the estimated chance that text answers the question */
+    frugal_citation *citations; /* citations[0] is the answer sentence; then supporting ones */
+    size_t n_citations;
+    frugal_answer_timings timings_ms;
+    size_t prompt_tokens;      /* tokens sent to a generator (0 on the extractive route) */
+    size_t completion_tokens;  /* tokens it produced (0 on the extractive route) */
+    size_t context_tokens;     /* the compressed context a generator would get (approximate BPE
+                                  tokens) */
+    size_t context_tokens_full;/* the same for the top-5 chunks sent whole */
+    double cost_cpu_ms;        /* CPU time of this answer in this thread */
+    double cost_usd;           /* generator cost (0 on the extractive route) */
+} frugal_answer;
+
+/* Answers `question` (borrowed) from a collection. *out is owned by the caller (free with
+ * frugal_answer_free); it is set on success only. A question that retrieves nothing gets an
+ * answer with text "" and confidence 0, not an error. FRUGAL_EUNSUPPORTED for mode GENERATE
+ * ("no generator configured"). params may be NULL for defaults. */
+frugal_status frugal_ask(frugal_db *db, const char *question, const frugal_ask_params *params,
+                         frugal_answer **out);
+void frugal_answer_free(frugal_answer *answer);
+
+/* ---- SQuAD evaluation of the answers ---------------------------------------------------------- */
+
+#define FRUGAL_SQUAD_CURVE 10 /* curve points: thresholds 0.0, 0.1, ..., 0.9 */
+
+typedef struct frugal_squad_params {
+    const char *collection;   /* default "squad" */
+    bool reuse;               /* skip ingestion when the collection already holds documents */
+    size_t limit;             /* ask only the first N questions (0 = all) */
+    size_t k;                 /* chunks per question (default 5) */
+    double threshold;         /* CPU share threshold (default FRUGAL_ASK_DEFAULT_THRESHOLD) */
+    size_t context_budget_tokens; /* default FRUGAL_ASK_DEFAULT_BUDGET */
+    const char *features_path;/* when set, one TSV line per question (id, article, label,
+                                 confidence, features) is written there, for fitting the
+                                 confidence model (bench/squad_fit.py) */
+    frugal_progress_fn on_progress;
+    void *ctx;
+} frugal_squad_params;
+void frugal_squad_default_params(frugal_squad_params *params);
+
+typedef struct frugal_squad_report {
+    size_t questions;
+    size_t documents;         /* paragraphs ingested */
+    double support;           /* share of questions whose answer text contains a gold answer
+                                 (SQuAD normalization) */
+    double span_support;      /* the same for the short span (span, else text) */
+    double f1;                /* mean SQuAD token F1 of the span (else text) vs the best gold */
+    double retrieval_support; /* share whose top-k chunks contain a gold answer */
+    double threshold;
+    double cpu_share;         /* share with confidence >= threshold */
+    double cpu_support;       /* support on that share */
+    double context_support;   /* share whose compressed context contains a gold answer */
+    double context_token_ratio; /* compressed context tokens / top-5 chunk tokens, summed */
+    double curve_coverage[FRUGAL_SQUAD_CURVE]; /* share with confidence >= 0.1 * i */
+    double curve_support[FRUGAL_SQUAD_CURVE];  /* support on that share */
+    double latency_ms_p50;    /* per question: retrieval + extraction */
+    double latency_ms_p99;
+    double ingest_seconds;
+} frugal_squad_report;
+
+/* Evaluates frugal_ask's extractive route on a SQuAD v1.1 JSON file (gzipped or not): every
+ * paragraph becomes a document of the collection, every question is asked. */
+frugal_status frugal_eval_squad(frugal_db *db, const char *path, const frugal_squad_params *params,
+                                frugal_squad_report *report);
 
 #ifdef __cplusplus
 }

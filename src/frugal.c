@@ -30,6 +30,7 @@
 #include "frugal_internal.h"
 #include "ingest/pipeline.h"
 #include "query/dense.h"
+#include "query/hybrid.h"
 #include "query/keyword.h"
 #include "store/store.h"
 #include "text/analyzer.h"
@@ -148,6 +149,16 @@ void db_set_error(frugal_db *db, frugal_status code, const char *msg)
 {
     if (db != NULL)
         err_set(&db->err, code, "%s", msg != NULL ? msg : frugal_strerror(code));
+}
+
+struct store *db_store(frugal_db *db)
+{
+    return db != NULL ? db->st : NULL;
+}
+
+struct err *db_err(frugal_db *db)
+{
+    return &db->err;
 }
 
 /* Every entry point starts here: clears the last message and checks the handle is usable. */
@@ -998,6 +1009,66 @@ static frugal_status search_dense(frugal_db *db, struct collection_row *coll, co
     return rc;
 }
 
+/* BM25 mode: frugal's own index, or FTS5 when FRUGAL_BM25_ENGINE=fts5. */
+static frugal_status search_keyword(frugal_db *db, struct collection_row *coll, const char *query,
+                                    const struct store_search_opts *so, struct store_hit **hits,
+                                    size_t *n_hits)
+{
+    if (use_fts5())
+        return store_search(db->st, coll, query, so, hits, n_hits, &db->err);
+    struct keyword_index *ki = NULL;
+    frugal_status rc = keyword_for(db, coll->id, &ki);
+    if (rc == FRUGAL_OK)
+        rc = keyword_search(ki, db->st, coll, query, so, hits, n_hits, &db->err);
+    return rc;
+}
+
+/* Hybrid mode: both sides fetch hybrid_depth(k) candidates with the same filters and grouping
+ * (no snippets), then hybrid_search fuses them and fills the kept hits (query/hybrid.h). */
+static frugal_status search_hybrid(frugal_db *db, struct collection_row *coll, const char *query,
+                                   const frugal_search_params *params,
+                                   const struct store_search_opts *so, struct store_hit **hits,
+                                   size_t *n_hits)
+{
+    if (coll->embedder == NULL)
+        return err_set(&db->err, FRUGAL_EINVAL,
+                       "collection '%s' has no embedder: hybrid search fuses BM25 with dense "
+                       "retrieval and needs one (frugal init --collection %s --embedder SPEC), "
+                       "or search with mode bm25",
+                       coll->name, coll->name);
+    if (params->fusion != FRUGAL_FUSION_RRF && params->fusion != FRUGAL_FUSION_CONVEX)
+        return err_set(&db->err, FRUGAL_EINVAL, "unknown fusion %d", (int)params->fusion);
+    if (!(params->alpha >= 0.0 && params->alpha <= 1.0))
+        return err_set(&db->err, FRUGAL_EINVAL, "alpha must be between 0 and 1, got %g",
+                       params->alpha);
+    if (!(params->mmr_lambda >= 0.0 && params->mmr_lambda <= 1.0))
+        return err_set(&db->err, FRUGAL_EINVAL, "mmr lambda must be between 0 and 1, got %g",
+                       params->mmr_lambda);
+    struct store_search_opts cand = *so;
+    cand.k = hybrid_depth(so->k);
+    cand.snippets = false;
+    struct store_hit *bm25_hits = NULL;
+    struct store_hit *dense_hits = NULL;
+    size_t n_bm25 = 0;
+    size_t n_dense = 0;
+    frugal_status rc = search_keyword(db, coll, query, &cand, &bm25_hits, &n_bm25);
+    if (rc == FRUGAL_OK)
+        rc = search_dense(db, coll, query, &cand, &dense_hits, &n_dense);
+    struct hybrid_opts ho = {
+        .fusion = params->fusion == FRUGAL_FUSION_CONVEX ? HYBRID_CONVEX : HYBRID_RRF,
+        .alpha = params->alpha,
+        .mmr_lambda = params->mmr_lambda,
+        .by_document = so->group_by_document,
+    };
+    if (rc == FRUGAL_OK)
+        return hybrid_search(db->st, coll, query, &ho, so, bm25_hits, n_bm25, dense_hits, n_dense,
+                             hits, n_hits, &db->err);
+    for (size_t i = 0; i < n_bm25; i++)
+        store_hit_release(&bm25_hits[i]);
+    frugal_free(bm25_hits);
+    return rc;
+}
+
 void frugal_search_default_params(frugal_search_params *params)
 {
     memset(params, 0, sizeof *params);
@@ -1006,6 +1077,9 @@ void frugal_search_default_params(frugal_search_params *params)
     params->snippets = true;
     params->highlight_open = "[";
     params->highlight_close = "]";
+    params->fusion = FRUGAL_SEARCH_DEFAULT_FUSION;
+    params->alpha = FRUGAL_SEARCH_DEFAULT_ALPHA;
+    params->mmr_lambda = 0.0;
 }
 
 frugal_status frugal_search(frugal_db *db, const char *query, const frugal_search_params *params,
@@ -1066,19 +1140,15 @@ frugal_status frugal_search(frugal_db *db, const char *query, const frugal_searc
     rc = text_normalize(query, strlen(query), &q, &db->err);
     if (rc == FRUGAL_ETOOBIG)
         rc = err_set(&db->err, rc, "query is over %zu bytes", q.max);
-    struct keyword_index *ki = NULL;
+    const char *qtext = q.ptr != NULL ? q.ptr : "";
     if (rc == FRUGAL_OK && params->mode == FRUGAL_SEARCH_DENSE)
-        rc = search_dense(db, &coll, q.ptr != NULL ? q.ptr : "", &so, &hits, &n_hits);
+        rc = search_dense(db, &coll, qtext, &so, &hits, &n_hits);
+    else if (rc == FRUGAL_OK && params->mode == FRUGAL_SEARCH_HYBRID)
+        rc = search_hybrid(db, &coll, qtext, params, &so, &hits, &n_hits);
     else if (rc == FRUGAL_OK && params->mode != FRUGAL_SEARCH_BM25)
         rc = err_set(&db->err, FRUGAL_EINVAL, "unknown search mode %d", (int)params->mode);
-    else if (rc == FRUGAL_OK && use_fts5())
-        rc = store_search(db->st, &coll, q.ptr != NULL ? q.ptr : "", &so, &hits, &n_hits,
-                          &db->err);
     else if (rc == FRUGAL_OK)
-        rc = keyword_for(db, coll.id, &ki);
-    if (rc == FRUGAL_OK && ki != NULL)
-        rc = keyword_search(ki, db->st, &coll, q.ptr != NULL ? q.ptr : "", &so, &hits, &n_hits,
-                            &db->err);
+        rc = search_keyword(db, &coll, qtext, &so, &hits, &n_hits);
     buf_release(&q);
     frugal_free(filters);
     collection_row_release(&coll);

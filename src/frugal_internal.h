@@ -16,4 +16,11 @@ struct embedder;
 struct embedder *embedder_of_public(frugal_embedder *e);
 bool embedder_spec_ok(const char *spec);
 
+/* The handle's store (borrowed; NULL when not open), and its last-error slot for callers that
+ * fill it directly (src/frugal_keys.c). */
+struct store;
+struct err;
+struct store *db_store(frugal_db *db);
+struct err *db_err(frugal_db *db);
+
 #endif

@@ -70,6 +70,10 @@ int cmd_init(struct cli *cli, int argc, char **argv);
 void cmd_init_help(FILE *out);
 int cmd_optimize(struct cli *cli, int argc, char **argv);
 void cmd_optimize_help(FILE *out);
+int cmd_serve(struct cli *cli, int argc, char **argv);
+void cmd_serve_help(FILE *out);
+int cmd_keys(struct cli *cli, int argc, char **argv);
+void cmd_keys_help(FILE *out);
 
 /* ---- Option parsing (output.c) ---------------------------------------------------------- */
 

@@ -1,6 +1,8 @@
 /*
  * cmd_search.c - `frugal search QUERY`: rank the chunks of a collection with BM25 (or, with
- * --mode dense, by the cosine similarity of the collection's embeddings) and print the hits, for people (numbered, with highlighted snippets) or for programs (--json).
+ * --mode dense, by the cosine similarity of the collection's embeddings, or with --mode hybrid,
+ * by a fusion of both) and print the hits, for people (numbered, with highlighted snippets) or
+ * for programs (--json).
  *
  * The query is plain text, never a query language: quotes, AND, NEAR(, * and : are words or
  * nothing. Filters on metadata are repeatable; "key=v1,v2" is an IN list and the same key twice
@@ -12,7 +14,7 @@
 
 #include "cli.h"
 
-enum { OPT_FILTER = 0x200, OPT_PER_DOCUMENT, OPT_JSON, OPT_MODE };
+enum { OPT_FILTER = 0x200, OPT_PER_DOCUMENT, OPT_JSON, OPT_MODE, OPT_FUSION, OPT_ALPHA, OPT_MMR };
 
 static const struct option search_longopts[] = {
     {"collection", required_argument, NULL, 'c'},
@@ -20,6 +22,9 @@ static const struct option search_longopts[] = {
     {"per-document", no_argument, NULL, OPT_PER_DOCUMENT},
     {"json", no_argument, NULL, OPT_JSON},
     {"mode", required_argument, NULL, OPT_MODE},
+    {"fusion", required_argument, NULL, OPT_FUSION},
+    {"alpha", required_argument, NULL, OPT_ALPHA},
+    {"mmr", required_argument, NULL, OPT_MMR},
     {NULL, 0, NULL, 0},
 };
 
@@ -32,10 +37,18 @@ void cmd_search_help(FILE *out)
           "special meaning.\n"
           "With --mode dense the query is embedded with the collection's embedder (see\n"
           "`frugal init --embedder`) and chunks rank by cosine similarity (the score, -1 to 1).\n"
+          "--mode hybrid fuses the BM25 and dense candidates (100, or k when more, from each\n"
+          "side): --fusion convex (default) scores (1 - alpha) * BM25 + alpha * cosine, each\n"
+          "min-max normalized over its candidates (0 to 1); --fusion rrf scores\n"
+          "1/(60 + BM25 rank) + 1/(60 + dense rank).\n"
           "\n"
           "Options:\n"
           "  -k N                 number of hits (default 10, at most 10000)\n"
-          "  --mode M             bm25 (default) or dense\n"
+          "  --mode M             bm25 (default), dense or hybrid\n"
+          "  --fusion F           hybrid: convex (default) or rrf\n"
+          "  --alpha X            hybrid, convex: weight of the dense side, 0 to 1 (default 0.02)\n"
+          "  --mmr L              hybrid: diversify the hits by MMR with lambda L in (0, 1]\n"
+          "                       (1: relevance only; lower: fewer near-duplicates)\n"
           "  -c, --collection C   the collection (default \"default\")\n"
           "  --filter KEY=VALUE   only documents whose metadata field KEY equals VALUE\n"
           "                       (an array field matches when an element does); repeatable:\n"
@@ -229,8 +242,29 @@ static int parse_options(struct cli *cli, int argc, char **argv, struct search_o
                 o->params.mode = FRUGAL_SEARCH_BM25;
             else if (strcmp(optarg, "dense") == 0)
                 o->params.mode = FRUGAL_SEARCH_DENSE;
+            else if (strcmp(optarg, "hybrid") == 0)
+                o->params.mode = FRUGAL_SEARCH_HYBRID;
             else
-                return cli_usage(cli, "--mode wants bm25 or dense, got '%s'", optarg);
+                return cli_usage(cli, "--mode wants bm25, dense or hybrid, got '%s'", optarg);
+            break;
+        case OPT_FUSION:
+            if (strcmp(optarg, "rrf") == 0)
+                o->params.fusion = FRUGAL_FUSION_RRF;
+            else if (strcmp(optarg, "convex") == 0)
+                o->params.fusion = FRUGAL_FUSION_CONVEX;
+            else
+                return cli_usage(cli, "--fusion wants rrf or convex, got '%s'", optarg);
+            break;
+        case OPT_ALPHA:
+            if (!cli_parse_double(optarg, &o->params.alpha) || o->params.alpha < 0.0 ||
+                o->params.alpha > 1.0)
+                return cli_usage(cli, "--alpha wants a number from 0 to 1, got '%s'", optarg);
+            break;
+        case OPT_MMR:
+            if (!cli_parse_double(optarg, &o->params.mmr_lambda) ||
+                o->params.mmr_lambda <= 0.0 || o->params.mmr_lambda > 1.0)
+                return cli_usage(cli, "--mmr wants a number above 0, at most 1, got '%s'",
+                                 optarg);
             break;
         default:
             return cli_usage(cli, "unexpected option");

@@ -16,6 +16,9 @@
 /* cmd_embed.c: the embedding runtime's verbs */
 int cmd_embed(struct cli *cli, int argc, char **argv);
 void cmd_embed_help(FILE *out);
+/* cmd_ask.c: answers */
+int cmd_ask(struct cli *cli, int argc, char **argv);
+void cmd_ask_help(FILE *out);
 int cmd_rerank(struct cli *cli, int argc, char **argv);
 void cmd_rerank_help(FILE *out);
 int cmd_glove_convert(struct cli *cli, int argc, char **argv);
@@ -26,6 +29,7 @@ static const struct cli_verb verbs[] = {
     {"ingest", "add or update files and folders", cmd_ingest, cmd_ingest_help},
     {"sync", "make a collection mirror a folder", cmd_sync, cmd_sync_help},
     {"search", "rank chunks against a query", cmd_search, cmd_search_help},
+    {"ask", "answer a question from a collection, with citations", cmd_ask, cmd_ask_help},
     {"delete", "delete documents by id or source", cmd_delete, cmd_delete_help},
     {"documents", "list the documents of a collection", cmd_documents, cmd_documents_help},
     {"collections", "list, create, tune or delete collections", cmd_collections,
@@ -34,10 +38,13 @@ static const struct cli_verb verbs[] = {
     {"embed", "embed texts (BERT model folder, GloVe, remote server)", cmd_embed, cmd_embed_help},
     {"rerank", "score passages against a query with a cross-encoder", cmd_rerank,
      cmd_rerank_help},
-    {"eval", "measure search quality on BEIR or Cranfield data", cmd_eval, cmd_eval_help},
+    {"eval", "measure search or answer quality (BEIR, Cranfield, SQuAD)", cmd_eval, cmd_eval_help},
     {"ann", "benchmark the vector index on .fvecs files", cmd_ann, cmd_ann_help},
     {"optimize", "rewrite the BM25 index files from the database", cmd_optimize,
      cmd_optimize_help},
+    {"serve", "serve the HTTP API (REST, OpenAI-compatible, metrics)", cmd_serve,
+     cmd_serve_help},
+    {"keys", "create, list or revoke API keys for `frugal serve`", cmd_keys, cmd_keys_help},
     /* hidden (no summary): run by scripts/setup --glove */
     {"glove-convert", NULL, cmd_glove_convert, cmd_glove_convert_help},
 };

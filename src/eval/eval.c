@@ -3,9 +3,9 @@
  * Cranfield (frugal_eval_beir, frugal_eval_cranfield), plus the database-free pieces in eval.h.
  *
  * What: reads a collection's documents, queries and graded judgements, ingests the documents
- * into a collection of the database, runs every judged query through frugal_search (BM25 or
- * dense as params->mode says; dense needs params->embedder or a collection that has one; one
- * hit per document, top 100) and reports nDCG@10, Recall@100, MRR@10 and per-query latency.
+ * into a collection of the database, runs every judged query through frugal_search (BM25,
+ * dense or hybrid as params->mode says; the last two need params->embedder or a collection that
+ * has one; one hit per document, top 100) and reports nDCG@10, Recall@100, MRR@10 and per-query latency.
  *
  * How: this module is a CLIENT of the public API, a layer above src/frugal.c: it ingests with
  * frugal_ingest_buffer, counts documents with frugal_collection_list, searches with
@@ -741,6 +741,8 @@ void frugal_eval_default_params(frugal_eval_params *params)
     params->split = "test";
     params->collection = "eval";
     params->reuse = false;
+    params->fusion = FRUGAL_SEARCH_DEFAULT_FUSION;
+    params->alpha = FRUGAL_SEARCH_DEFAULT_ALPHA;
 }
 
 /* Logs err's message (a db handle holds messages only of the calls it served) and returns its
@@ -876,7 +878,7 @@ static frugal_status eval_ingest(frugal_db *db, const struct eval_job *job,
     const char *engine = getenv("FRUGAL_BM25_ENGINE");
     if (rc == FRUGAL_OK && (engine == NULL || strcmp(engine, "fts5") != 0))
         rc = frugal_optimize(db, params->collection);
-    if (rc == FRUGAL_OK && params->mode == FRUGAL_SEARCH_DENSE) {
+    if (rc == FRUGAL_OK && params->mode != FRUGAL_SEARCH_BM25) {
         /* the same for the vector index: one search builds it */
         frugal_search_params sp;
         frugal_results *res = NULL;
@@ -914,6 +916,8 @@ static frugal_status eval_query(frugal_db *db, const struct eval_job *job,
     frugal_search_default_params(&sp);
     sp.collection = params->collection;
     sp.mode = params->mode;
+    sp.fusion = params->fusion;
+    sp.alpha = params->alpha;
     sp.k = EVAL_TOP_K;
     sp.group_by_document = true;
     sp.snippets = false;

@@ -10,8 +10,13 @@
  * with bm25_pack, and records per block its last document, the largest weighted tf and the
  * smallest weighted length of its documents (as floats rounded outwards).
  *
- * Searching: document-at-a-time block-max WAND (Ding & Suel 2011) over one cursor per distinct
- * query term per segment. Cursors sorted by current document; the pivot is the first cursor at
+ * Searching: document-at-a-time MaxScore (Turtle & Flood 1995; search_segment_maxscore), or
+ * with FRUGAL_BM25_WAND=1 block-max WAND (Ding & Suel 2011; search_segment), over one cursor per
+ * distinct query term per segment. Both were measured (BENCHMARKS.md, bm25-scale): MaxScore
+ * won, on SciFact-like claims and SQuAD questions alike, because WAND re-sorts its cursors at
+ * every pivot while MaxScore only takes a minimum over its essential cursors and probes the
+ * others, highest bound first, for the candidates that can still make the top k.
+ * WAND: cursors sorted by current document; the pivot is the first cursor at
  * which the sum of the terms' upper bounds reaches the k-th best score (theta); then the bounds
  * of the blocks holding the pivot (computed from the block's max tf and min length with the
  * query's k1, b and avgdl, which are monotone in both) must reach theta too, else every cursor
@@ -25,7 +30,9 @@
  * delta segments share one heap, so theta carries over; df, N and the length totals are those of
  * the live documents of both (a deleted document's share of df is found by seeking the term's
  * cursor to each deleted document: cheap while deletes are few, and `frugal optimize` folds them
- * away). Memory: one allocation per query for cursors and heap, none in the loop.
+ * away). A cursor caches the bound of the last block it was asked about, and finds the block of
+ * a target by testing its current block, then galloping (pivots land in or near it). Memory: a
+ * few allocations per query for cursors, scratch and heap, none in the loop.
  *
  * Loading: the image is checked completely before use (header and body CRC-32, then every offset,
  * count, bound and ordering the search relies on), and each decoded block is checked against its
@@ -39,6 +46,7 @@
 #include "index/bm25.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -912,6 +920,8 @@ struct cursor {
     bool tf_ready;
     unsigned u;    /* distinct query term */
     double ub;     /* upper bound of the term's contribution (all its occurrences) */
+    uint32_t bound_bi; /* block whose bound is in bound (UINT32_MAX: none yet) */
+    double bound;      /* block_bound(bound_bi), cached: pivots revisit the same block often */
     uint32_t docs[BM25_BLOCK];
     uint32_t tf[BM25_N_FIELDS][BM25_BLOCK];
 };
@@ -926,6 +936,8 @@ struct query {
     size_t n_terms;
     double *contrib;  /* (n_unique) scratch */
     bool *at;         /* (n_unique) scratch */
+    struct cursor **on;  /* (2 * n_terms) scratch: cursors on the candidate (MaxScore) */
+    double *prefix;      /* (2 * n_terms) scratch: prefix sums of upper bounds (MaxScore) */
     struct bm25_hit *heap;
     size_t k, n_heap;
     bool corrupt;
@@ -977,11 +989,22 @@ static void cursor_next(struct query *q, struct cursor *c)
         c->doc = DOC_END;
 }
 
-/* First block at or after the current one whose last document is >= target; n_blocks if none. */
+/* First block at or after the current one whose last document is >= target; n_blocks if none.
+ * Pivots are mostly in the current block or close after it: test it, gallop, then bisect. */
 static uint32_t block_for(const struct cursor *c, uint32_t target)
 {
     uint32_t lo = c->bi;
-    uint32_t hi = c->n_blocks;
+    if (c->blocks[lo].last_doc >= target)
+        return lo;
+    uint32_t step = 1;
+    uint32_t hi = lo + 1;
+    while (hi < c->n_blocks && c->blocks[hi].last_doc < target) {
+        lo = hi + 1;
+        step *= 2;
+        hi = c->n_blocks - lo > step ? lo + step : c->n_blocks;
+    }
+    if (hi < c->n_blocks)
+        hi++; /* blocks[hi - 1] is >= target: the answer lies in [lo, hi) */
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (c->blocks[mid].last_doc < target)
@@ -1017,10 +1040,14 @@ static double term_score(const struct query *q, double idf, double tf, double dl
     return idf * tf * (q->k1 + 1.0) / (tf + norm);
 }
 
-static double block_bound(const struct query *q, const struct cursor *c, uint32_t bi)
+static double block_bound(const struct query *q, struct cursor *c, uint32_t bi)
 {
-    const struct bm25_block *bk = &c->blocks[bi];
-    return (double)q->mult[c->u] * term_score(q, q->idf[c->u], bk->max_tfw, bk->min_dl);
+    if (c->bound_bi != bi) {
+        const struct bm25_block *bk = &c->blocks[bi];
+        c->bound = (double)q->mult[c->u] * term_score(q, q->idf[c->u], bk->max_tfw, bk->min_dl);
+        c->bound_bi = bi;
+    }
+    return c->bound;
 }
 
 /* a ranks below b: lower score, or the same score and a larger chunk id */
@@ -1070,22 +1097,40 @@ static double theta(const struct query *q)
     return q->n_heap < q->k ? -INFINITY : q->heap[0].score;
 }
 
+/* Sets q->contrib and q->at of cursor c's term for the document c stands on, of weighted
+ * length dl; returns the contribution of all the term's occurrences in the query (a bound's
+ * worth, for pruning: the exact score is summed in query order by finish_doc). */
+static double contribute(struct query *q, struct cursor *c, double dl)
+{
+    if (!c->tf_ready)
+        load_tf(c);
+    uint32_t tf[BM25_N_FIELDS];
+    for (int f = 0; f < BM25_N_FIELDS; f++)
+        tf[f] = c->tf[f][c->pos];
+    double tfw = weighted_tf(q->w, tf, q->integral);
+    q->contrib[c->u] = tfw > 0.0 ? term_score(q, q->idf[c->u], tfw, dl) : 0.0;
+    q->at[c->u] = true;
+    return (double)q->mult[c->u] * q->contrib[c->u];
+}
+
+static void finish_doc(struct query *q, const struct bm25_segment *s, uint32_t doc,
+                       struct cursor **cur, size_t n);
+
 /* Scores document doc of segment s, where cursors cur[0..n) stand, and offers it to the heap. */
 static void score_doc(struct query *q, const struct bm25_segment *s, uint32_t doc,
                       struct cursor **cur, size_t n)
 {
     double dl = weighted_len(q->w, s->docs[doc].len);
-    for (size_t i = 0; i < n; i++) {
-        struct cursor *c = cur[i];
-        if (!c->tf_ready)
-            load_tf(c);
-        uint32_t tf[BM25_N_FIELDS];
-        for (int f = 0; f < BM25_N_FIELDS; f++)
-            tf[f] = c->tf[f][c->pos];
-        double tfw = weighted_tf(q->w, tf, q->integral);
-        q->contrib[c->u] = tfw > 0.0 ? term_score(q, q->idf[c->u], tfw, dl) : 0.0;
-        q->at[c->u] = true;
-    }
+    for (size_t i = 0; i < n; i++)
+        contribute(q, cur[i], dl);
+    finish_doc(q, s, doc, cur, n);
+}
+
+/* The exact score of doc from q->contrib (set for cursors cur[0..n)), offered to the heap;
+ * clears q->at. */
+static void finish_doc(struct query *q, const struct bm25_segment *s, uint32_t doc,
+                       struct cursor **cur, size_t n)
+{
     double score = 0.0;
     for (size_t p = 0; p < q->n_terms; p++) {
         unsigned u = q->pos_u[p];
@@ -1190,6 +1235,81 @@ static void search_segment(struct query *q, const struct bm25_index *ix,
     }
 }
 
+/* MaxScore (Turtle & Flood 1995) over one segment's cursors cur[0..n): terms ordered by upper
+ * bound; the longest prefix whose bounds together cannot reach theta is "non-essential": a
+ * document is a candidate only when an essential term holds it, and the non-essential terms
+ * are probed (seek, highest bound first) only while the candidate can still reach theta.
+ * No sorting of cursors per document, which is what makes long queries cheap. Same exactness
+ * argument as WAND: bounds inflated by BOUND_SLACK, documents dropped only when strictly below. */
+static void search_segment_maxscore(struct query *q, const struct bm25_index *ix,
+                                    const struct bm25_segment *s, struct cursor **cur,
+                                    size_t n, const struct bm25_search_opts *opts)
+{
+    for (size_t i = 1; i < n; i++) { /* by upper bound, ascending */
+        struct cursor *c = cur[i];
+        size_t j = i;
+        while (j > 0 && cur[j - 1]->ub > c->ub) {
+            cur[j] = cur[j - 1];
+            j--;
+        }
+        cur[j] = c;
+    }
+    double acc = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        acc += cur[i]->ub;
+        q->prefix[i] = acc * BOUND_SLACK;
+    }
+    double th = theta(q);
+    size_t ne = 0; /* cur[0..ne) are non-essential */
+    while (ne < n && q->prefix[ne] < th)
+        ne++;
+    while (ne < n && !q->corrupt) {
+        uint32_t d = DOC_END;
+        for (size_t i = ne; i < n; i++)
+            d = cur[i]->doc < d ? cur[i]->doc : d;
+        if (d == DOC_END)
+            break;
+        if (doc_ok(ix, s, d, opts)) {
+            double dl = weighted_len(q->w, s->docs[d].len);
+            double partial = 0.0;
+            size_t m = 0;
+            for (size_t i = ne; i < n; i++) {
+                if (cur[i]->doc == d) {
+                    partial += contribute(q, cur[i], dl);
+                    q->on[m++] = cur[i];
+                }
+            }
+            bool pruned = false;
+            for (size_t j = ne; j-- > 0;) {
+                if (partial * BOUND_SLACK + q->prefix[j] < th) {
+                    pruned = true;
+                    break;
+                }
+                cursor_seek(q, cur[j], d);
+                if (cur[j]->doc == d) {
+                    partial += contribute(q, cur[j], dl);
+                    q->on[m++] = cur[j];
+                }
+            }
+            if (pruned) {
+                for (size_t i = 0; i < m; i++)
+                    q->at[q->on[i]->u] = false;
+            } else {
+                finish_doc(q, s, d, q->on, m);
+                double t = theta(q);
+                if (t > th) {
+                    th = t;
+                    while (ne < n && q->prefix[ne] < th)
+                        ne++;
+                }
+            }
+        }
+        for (size_t i = ne; i < n; i++)
+            if (cur[i]->doc == d)
+                cursor_next(q, cur[i]);
+    }
+}
+
 static int cmp_hit(const void *a, const void *b)
 {
     const struct bm25_hit *x = a;
@@ -1210,6 +1330,19 @@ static uint64_t deleted_df(struct query *q, const struct bm25_index *ix, struct 
     return n;
 }
 
+/* FRUGAL_BM25_WAND=1 selects block-max WAND instead of MaxScore (benchmarks; read once). */
+static bool bm25_use_wand(void)
+{
+    static atomic_int choice = -1; /* a benign race: every thread computes the same answer */
+    int c = atomic_load_explicit(&choice, memory_order_relaxed);
+    if (c < 0) {
+        const char *e = getenv("FRUGAL_BM25_WAND");
+        c = e != NULL && e[0] != '\0' && strcmp(e, "0") != 0;
+        atomic_store_explicit(&choice, c, memory_order_relaxed);
+    }
+    return c == 1;
+}
+
 static void cursor_init(struct query *q, struct cursor *c, const struct bm25_segment *s,
                         const struct bm25_term_entry *t, unsigned u)
 {
@@ -1217,6 +1350,7 @@ static void cursor_init(struct query *q, struct cursor *c, const struct bm25_seg
     c->blocks = s->blocks + t->first_block;
     c->n_blocks = t->n_blocks;
     c->u = u;
+    c->bound_bi = UINT32_MAX;
     load_block(q, c, 0);
 }
 
@@ -1242,12 +1376,15 @@ frugal_status bm25_search(const struct bm25_index *ix, const struct bm25_params 
     q.contrib = frugal_calloc(n_terms, sizeof *q.contrib);
     q.at = frugal_calloc(n_terms, sizeof *q.at);
     q.heap = frugal_calloc(opts->k, sizeof *q.heap);
+    q.on = frugal_calloc(nc_max, sizeof *q.on);
+    q.prefix = frugal_calloc(nc_max, sizeof *q.prefix);
     struct cursor *cursors = frugal_calloc(nc_max, sizeof *cursors);
     struct cursor **cur = frugal_calloc(nc_max, sizeof *cur);
     size_t *uniq_pos = frugal_calloc(n_terms, sizeof *uniq_pos); /* first position of each */
     frugal_status rc = FRUGAL_OK;
     if (q.idf == NULL || q.mult == NULL || q.pos_u == NULL || q.contrib == NULL ||
-        q.at == NULL || q.heap == NULL || cursors == NULL || cur == NULL || uniq_pos == NULL) {
+        q.at == NULL || q.heap == NULL || q.on == NULL || q.prefix == NULL || cursors == NULL ||
+        cur == NULL || uniq_pos == NULL) {
         rc = err_set(err, FRUGAL_ENOMEM, "bm25: search: out of memory");
         goto out_free;
     }
@@ -1300,9 +1437,15 @@ frugal_status bm25_search(const struct bm25_index *ix, const struct bm25_params 
             cur[si * n_terms + n_cur[si]++] = c;
         }
     }
-    for (int si = 0; si < 2 && !q.corrupt; si++)
-        if (ix->seg[si] != NULL)
+    bool maxscore = !opts->exhaustive && !bm25_use_wand();
+    for (int si = 0; si < 2 && !q.corrupt; si++) {
+        if (ix->seg[si] == NULL)
+            continue;
+        if (maxscore)
+            search_segment_maxscore(&q, ix, ix->seg[si], cur + si * n_terms, n_cur[si], opts);
+        else
             search_segment(&q, ix, ix->seg[si], cur + si * n_terms, n_cur[si], opts);
+    }
     if (q.corrupt) {
         rc = err_set(err, FRUGAL_ECORRUPT, "bm25 index: a postings block does not decode");
         goto out_free;
@@ -1315,6 +1458,8 @@ out_free:
     frugal_free(uniq_pos);
     frugal_free(cur);
     frugal_free(cursors);
+    frugal_free(q.prefix);
+    frugal_free(q.on);
     frugal_free(q.heap);
     frugal_free(q.at);
     frugal_free(q.contrib);

@@ -1,7 +1,8 @@
 /*
  * bm25.h - frugal's BM25F inverted index: immutable segments (built in memory, saved to and
- * memory-mapped from a file) and a top-k search with block-max WAND over a disk segment, an
- * in-memory delta segment and a bitmap of deleted documents.
+ * memory-mapped from a file) and a top-k search with MaxScore (or block-max WAND, with the
+ * environment variable FRUGAL_BM25_WAND=1, for benchmarks) over a disk segment, an in-memory
+ * delta segment and a bitmap of deleted documents.
  *
  * Contract:
  *  - A segment holds documents (chunks) numbered 0..n_docs-1 in increasing chunk id order, each

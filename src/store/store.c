@@ -458,6 +458,17 @@ static const char *const migrations[] = {
     "CREATE TABLE chunk_vectors("
     "  chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,"
     "  vector BLOB NOT NULL);",
+    /* 3 -> 4: API keys for the HTTP server (store.h; rows written by store_keys.c) */
+    "CREATE TABLE api_keys("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK (role IN ('reader', 'writer', 'admin')),"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER);"
+    "CREATE TABLE api_key_collections("
+    "  key_id INTEGER NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,"
+    "  collection TEXT NOT NULL,"
+    "  PRIMARY KEY (key_id, collection)) WITHOUT ROWID;",
 };
 #define STORE_N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 _Static_assert(STORE_N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");

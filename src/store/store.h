@@ -32,6 +32,10 @@
  *          chunk_vectors(chunk_id -> chunks ON DELETE CASCADE, vector BLOB of embedder_dim
  *          float32 little-endian): the source of truth of the dense index (src/query/dense.c),
  *          written in the same transaction as the chunk (store_vectors.c).
+ *   schema 4: api_keys(id AUTOINCREMENT, hash UNIQUE (hex SHA-256 of the key; the key itself
+ *          is never stored), role 'reader'|'writer'|'admin', created_at, revoked_at NULL until
+ *          revoked) and api_key_collections(key_id -> api_keys ON DELETE CASCADE, collection
+ *          name): the collections a key is limited to (none = every collection). store_keys.c.
  * Connections run in WAL mode with foreign keys on and synchronous=NORMAL. Every writable open
  * creates the "default" collection when it is missing. Writes on a read-only store: EINVAL.
  *
@@ -58,7 +62,7 @@
 
 #include "base/err.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_DEFAULT_K1 0.9
 #define STORE_DEFAULT_B 0.4
 #define STORE_MAX_K 10000 /* store_search caps k here */
@@ -273,8 +277,36 @@ typedef frugal_status (*store_vector_fn)(void *ctx, int64_t chunk_id, const floa
 frugal_status store_vectors_since(struct store *st, int64_t collection_id, size_t dim,
                                   int64_t since, store_vector_fn added, store_removed_fn removed,
                                   void *ctx, int64_t *generation, struct err *err);
+/* The vectors of chunk_ids[0..n) into out, (n, dim) row-major (caller-sized); a chunk without
+ * a vector gets a zero row. A blob of other than dim floats is ECORRUPT. */
+frugal_status store_vectors_get(struct store *st, const int64_t *chunk_ids, size_t n, size_t dim,
+                                float *out, struct err *err);
 /* The document id of each chunk id (0 for a chunk that is gone), into doc_ids[0..n). */
 frugal_status store_chunk_documents(struct store *st, const int64_t *chunk_ids, size_t n,
                                     int64_t *doc_ids, struct err *err);
+
+/* ---- API keys (store_keys.c, schema 4) ---- */
+
+struct store_key_row {
+    int64_t id;
+    int role;               /* 0 reader, 1 writer, 2 admin (frugal_key_role) */
+    char **collections;     /* (n_collections) owned names; none = every collection */
+    size_t n_collections;
+    int64_t created_at;     /* seconds since the epoch */
+    int64_t revoked_at;     /* 0 while valid */
+};
+void store_key_row_release(struct store_key_row *k);
+/* Inserts a key by the hex SHA-256 of its text (a write). EEXIST when the hash is taken. */
+frugal_status store_key_insert(struct store *st, const char *hash_hex, int role,
+                               const char *const *collections, size_t n_collections,
+                               int64_t *id_out, struct err *err);
+/* Every key (revoked ones too) in id order; release each, then frugal_free. */
+frugal_status store_key_list(struct store *st, struct store_key_row **out, size_t *n_out,
+                             struct err *err);
+/* Marks the key revoked (a write). ENOTFOUND when no such key or already revoked. */
+frugal_status store_key_revoke(struct store *st, int64_t id, struct err *err);
+/* The valid (not revoked) key with this hash; ENOTFOUND (no message) otherwise. */
+frugal_status store_key_find(struct store *st, const char *hash_hex, struct store_key_row *out,
+                             struct err *err);
 
 #endif

@@ -246,3 +246,36 @@ frugal_status store_chunk_documents(struct store *st, const int64_t *chunk_ids, 
     sqlite3_finalize(stmt);
     return rc;
 }
+
+frugal_status store_vectors_get(struct store *st, const int64_t *chunk_ids, size_t n, size_t dim,
+                                float *out, struct err *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT vector FROM chunk_vectors WHERE chunk_id = ?1", -1, &stmt,
+                           NULL) != SQLITE_OK)
+        return sql_fail(db, "read vectors", err);
+    frugal_status rc = FRUGAL_OK;
+    for (size_t i = 0; rc == FRUGAL_OK && i < n; i++) {
+        float *row = out + i * dim;
+        sqlite3_reset(stmt);
+        sqlite3_bind_int64(stmt, 1, chunk_ids[i]);
+        int s = sqlite3_step(stmt);
+        if (s == SQLITE_DONE) {
+            memset(row, 0, dim * sizeof *row);
+        } else if (s != SQLITE_ROW) {
+            rc = sql_fail(db, "read vectors", err);
+        } else {
+            const void *blob = sqlite3_column_blob(stmt, 0);
+            size_t len = (size_t)sqlite3_column_bytes(stmt, 0);
+            if (len != dim * sizeof(float) || blob == NULL)
+                rc = err_set(err, FRUGAL_ECORRUPT,
+                             "store: the vector of chunk %lld has %zu bytes, expected %zu",
+                             (long long)chunk_ids[i], len, dim * sizeof(float));
+            else
+                memcpy(row, blob, len); /* the blob may be unaligned */
+        }
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}

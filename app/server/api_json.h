@@ -1,0 +1,104 @@
+/*
+ * api_json.h - request bodies of the HTTP API parsed into C structs (api_json.c).
+ *
+ * Contract: every parser takes the raw body (borrowed, len bytes, not NUL-terminated), checks
+ * that it is UTF-8 and a JSON object with fields of the documented types, and fills `out` with
+ * owned copies (release with the matching *_release, also after a failure). They return true
+ * on success, false with a one-line message in msg (msg_cap bytes) on any malformed input. No
+ * server is needed: tests/fuzz/fuzz_api_json.c calls them directly.
+ */
+#ifndef FRUGAL_SERVER_API_JSON_H
+#define FRUGAL_SERVER_API_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "frugal.h"
+
+#define API_MAX_FILTERS 64
+#define API_MAX_FILTER_VALUES 256
+#define API_MAX_LIST 1024 /* paths, inputs, collections in one request */
+
+/* POST /v1/search */
+struct api_search_req {
+    char *query;
+    char *collection;          /* NULL = "default" */
+    size_t k;                  /* default 10, 1..10000 */
+    frugal_search_mode mode;   /* "bm25" (default) or "dense" */
+    bool group_by_document;
+    frugal_filter *filters;    /* (n_filters) keys and values owned */
+    size_t n_filters;
+};
+bool api_parse_search(const char *body, size_t len, struct api_search_req *out, char *msg,
+                      size_t msg_cap);
+void api_search_req_release(struct api_search_req *r);
+
+/* POST /v1/ask: {question, collection, k (1..100), mode "auto"|"extractive"|"generate",
+ * min_confidence (0..1), filters, stream} */
+struct api_ask_req {
+    char *question;
+    char *collection;          /* NULL = "default" */
+    size_t k;                  /* 0 = the library's default */
+    frugal_ask_mode mode;
+    double min_confidence;     /* < 0: the library's default */
+    bool stream;
+    frugal_filter *filters;    /* (n_filters) keys and values owned */
+    size_t n_filters;
+};
+bool api_parse_ask(const char *body, size_t len, struct api_ask_req *out, char *msg,
+                   size_t msg_cap);
+void api_ask_req_release(struct api_ask_req *r);
+
+/* POST /v1/collections */
+struct api_collection_req {
+    char *name;
+    char *language;      /* NULL = default */
+    char *stopwords;     /* NULL = default */
+    char *embedder;      /* NULL = none */
+    char *vector_type;   /* NULL = "f32" */
+    double k1, b;        /* < 0: default */
+};
+bool api_parse_collection(const char *body, size_t len, struct api_collection_req *out,
+                          char *msg, size_t msg_cap);
+void api_collection_req_release(struct api_collection_req *r);
+
+/* POST /v1/collections/{name}/ingest ({"paths": [..]} or {"path": ".."}) and .../sync
+ * ({"path": ".."}); "metadata" an optional object. */
+struct api_paths_req {
+    char **paths;          /* (n_paths) */
+    size_t n_paths;
+    char *metadata_json;   /* the metadata object as text, or NULL */
+};
+bool api_parse_paths(const char *body, size_t len, struct api_paths_req *out, char *msg,
+                     size_t msg_cap);
+void api_paths_req_release(struct api_paths_req *r);
+
+/* POST /v1/embeddings (OpenAI): {"model": "...", "input": "text" | ["text", ...]} */
+struct api_embeddings_req {
+    char *model;
+    char **input;          /* (n_input) */
+    size_t n_input;
+};
+bool api_parse_embeddings(const char *body, size_t len, struct api_embeddings_req *out,
+                          char *msg, size_t msg_cap);
+void api_embeddings_req_release(struct api_embeddings_req *r);
+
+/* POST /v1/keys: {"role": "reader"|"writer"|"admin", "collections": ["..."]} */
+struct api_key_req {
+    frugal_key_role role;
+    char **collections;    /* (n_collections) */
+    size_t n_collections;
+};
+bool api_parse_key(const char *body, size_t len, struct api_key_req *out, char *msg,
+                   size_t msg_cap);
+void api_key_req_release(struct api_key_req *r);
+
+/* Whether text[0..len) is well-formed UTF-8 (no overlongs, surrogates or values past
+ * U+10FFFF) without NUL bytes. */
+bool api_utf8_valid(const char *text, size_t len);
+
+/* Whether a document name is safe as a source: 1..1024 bytes of UTF-8 without control
+ * characters or backslashes, not absolute, no "." or ".." component. */
+bool api_name_ok(const char *name);
+
+#endif

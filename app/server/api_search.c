@@ -1,0 +1,73 @@
+/*
+ * api_search.c - POST /v1/search: ranked chunks with scores and citations.
+ *
+ * How: the body becomes a struct api_search_req (api_json.c), the key must allow the
+ * collection, then frugal_search ranks. Each hit carries its text, the highlighted snippet and
+ * a citation: source, title, heading path and the chunk's character offsets in the document's
+ * extracted text (code points, end exclusive), so a client can show the passage in place.
+ *
+ * Threading: runs on a worker thread with that thread's handle; no state of its own.
+ */
+#include "api_json.h"
+#include "server.h"
+
+void api_search(struct request *rq, struct response *rs)
+{
+    struct api_search_req req;
+    char msg[256];
+    if (!api_parse_search(rq->body, rq->body_len, &req, msg, sizeof msg)) {
+        api_reply_error(rs, 400, "invalid_request", "%s", msg);
+        api_search_req_release(&req);
+        return;
+    }
+    const char *collection = req.collection != NULL ? req.collection : "default";
+    if (!api_allow_collection(rq, rs, collection)) {
+        api_search_req_release(&req);
+        return;
+    }
+    frugal_search_params params;
+    frugal_search_default_params(&params);
+    params.collection = collection;
+    params.mode = req.mode;
+    params.k = req.k;
+    params.filters = req.filters;
+    params.n_filters = req.n_filters;
+    params.group_by_document = req.group_by_document;
+    frugal_results *res = NULL;
+    frugal_status st = frugal_search(rq->db, req.query, &params, &res);
+    if (st != FRUGAL_OK) {
+        api_reply_status(rs, rq->db, st);
+        api_search_req_release(&req);
+        return;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "query", req.query);
+    cJSON_AddStringToObject(root, "collection", collection);
+    cJSON_AddStringToObject(root, "mode", req.mode == FRUGAL_SEARCH_DENSE ? "dense" : "bm25");
+    cJSON_AddNumberToObject(root, "took_ms", res->elapsed_ms);
+    cJSON *hits = cJSON_AddArrayToObject(root, "hits");
+    for (size_t i = 0; i < res->n_hits; i++) {
+        const frugal_hit *h = &res->hits[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "rank", (double)(i + 1));
+        cJSON_AddNumberToObject(o, "score", h->score);
+        cJSON_AddNumberToObject(o, "chunk_id", (double)h->chunk_id);
+        cJSON_AddNumberToObject(o, "document_id", (double)h->document_id);
+        cJSON_AddStringToObject(o, "text", h->text != NULL ? h->text : "");
+        cJSON_AddItemToObject(o, "snippet", api_string_or_null(h->snippet));
+        cJSON_AddItemToObject(o, "metadata", api_metadata(h->metadata_json));
+        cJSON *c = cJSON_AddObjectToObject(o, "citation");
+        cJSON_AddStringToObject(c, "source", h->source != NULL ? h->source : "");
+        cJSON_AddItemToObject(c, "ext_id", api_string_or_null(h->ext_id));
+        cJSON_AddItemToObject(c, "title", api_string_or_null(h->title));
+        cJSON_AddStringToObject(c, "heading_path",
+                                h->heading_path != NULL ? h->heading_path : "");
+        cJSON_AddNumberToObject(c, "ordinal", h->ordinal);
+        cJSON_AddNumberToObject(c, "char_start", (double)h->char_start);
+        cJSON_AddNumberToObject(c, "char_end", (double)h->char_end);
+        cJSON_AddItemToArray(hits, o);
+    }
+    frugal_results_free(res);
+    api_search_req_release(&req);
+    api_reply_json(rs, 200, root);
+}

@@ -1,0 +1,136 @@
+/*
+ * server.h - what the parts of the HTTP server (app/server) share: the configuration, the
+ * request and response every handler sees, the route handlers and their helpers.
+ *
+ * Contract: server.c owns the daemon, routing, authentication, limits, metrics and logging; a
+ * handler (api_<resource>.c) gets a parsed request whose key has already been checked against
+ * the route's minimum role, calls the library through rq->db (this worker thread's own handle)
+ * and fills the response, usually with api_reply_json or api_reply_error. JSON lives in
+ * app/server only.
+ */
+#ifndef FRUGAL_SERVER_H
+#define FRUGAL_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "frugal.h"
+
+struct MHD_Connection;
+
+struct server_config {
+    const char *db_path;
+    const char *host;            /* IPv4 literal; default "127.0.0.1" */
+    int port;                    /* 0: an ephemeral port, printed on stdout */
+    int threads;                 /* worker threads, each with its own frugal_db */
+    size_t max_body;             /* bytes; larger bodies get 413 */
+    int max_connections;         /* open connections the daemon accepts */
+    int max_inflight;            /* requests in progress; beyond: 503 + Retry-After */
+    int timeout_s;               /* idle connection timeout (slow clients) */
+    const char *const *roots;    /* (n_roots) realpath'd folders ingest and sync may read */
+    size_t n_roots;
+    bool quiet;                  /* no per-request log lines */
+};
+
+/* Runs the server until SIGTERM or SIGINT, then finishes in-flight requests and returns 0
+ * (1 when it could not start, with a message on stderr). */
+int server_run(const struct server_config *cfg);
+
+/* ---- What handlers see ---- */
+
+#define API_MAX_PARAMS 4
+
+struct request {
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;
+    const char *params[API_MAX_PARAMS]; /* path parameters ({name}, {id}) in order; owned */
+    frugal_db *db;                      /* this worker's handle */
+    const struct server_config *cfg;
+    bool has_key;
+    frugal_key_info key;                /* the caller's key (has_key) */
+    const char *request_id;
+    const char *body;                   /* raw body (not for multipart); may be NULL */
+    size_t body_len;
+    /* multipart/form-data uploads: the "file" part and the "metadata" / "name" fields */
+    bool multipart;
+    const char *upload_name;
+    const char *upload_data;
+    size_t upload_len;
+    const char *upload_metadata;
+};
+
+struct response {
+    int status;
+    char *body;                /* owned (malloc) */
+    size_t body_len;
+    const char *content_type;  /* static */
+    const char *allow;         /* Allow header for 405, static */
+};
+
+typedef void (*api_handler)(struct request *rq, struct response *rs);
+
+/* Sets a JSON body (takes ownership of value; deletes it). */
+void api_reply_json(struct response *rs, int status, cJSON *value);
+/* {"error": {"code": code, "message": formatted}} with status. */
+void api_reply_error(struct response *rs, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Maps a library failure to a status and code, with frugal_errmsg(db) as the message. */
+void api_reply_status(struct response *rs, frugal_db *db, frugal_status st);
+/* A plain-text body (copied). */
+void api_reply_text(struct response *rs, int status, const char *content_type, const char *text,
+                    size_t len);
+/* A query-string argument (borrowed from the connection) or NULL. */
+const char *api_query_arg(const struct request *rq, const char *name);
+/* A request header or NULL. */
+const char *api_header(const struct request *rq, const char *name);
+/* false after replying 403 when the key may not use collection `name`. */
+bool api_allow_collection(struct request *rq, struct response *rs, const char *name);
+/* Whether the caller's role is at least `role`. */
+bool api_has_role(const struct request *rq, frugal_key_role role);
+/* A cJSON string or null. */
+cJSON *api_string_or_null(const char *s);
+/* Metadata JSON text as a value ({} for NULL; kept as a string when unparsable). */
+cJSON *api_metadata(const char *metadata_json);
+
+/* api_collections.c: finds collection `name` in a fresh list (*list, *n: free with
+ * frugal_collection_list_free) at *index; false after replying 404 or the failure. */
+bool api_collection_lookup(struct request *rq, struct response *rs, const char *name,
+                           frugal_collection_info **list, size_t *n, size_t *index);
+
+/* ---- Handlers (api_*.c) ---- */
+
+void api_healthz(struct request *rq, struct response *rs);
+void api_readyz(struct request *rq, struct response *rs);
+void api_metrics(struct request *rq, struct response *rs);
+
+void api_collections_list(struct request *rq, struct response *rs);
+void api_collections_create(struct request *rq, struct response *rs);
+void api_collections_get(struct request *rq, struct response *rs);
+void api_collections_delete(struct request *rq, struct response *rs);
+
+void api_documents_list(struct request *rq, struct response *rs);
+void api_documents_upload(struct request *rq, struct response *rs);
+void api_documents_get(struct request *rq, struct response *rs);
+void api_documents_delete(struct request *rq, struct response *rs);
+void api_documents_ingest(struct request *rq, struct response *rs);
+void api_documents_sync(struct request *rq, struct response *rs);
+
+void api_search(struct request *rq, struct response *rs);
+
+void api_embeddings(struct request *rq, struct response *rs);
+void api_models(struct request *rq, struct response *rs);
+void api_ask(struct request *rq, struct response *rs);
+void api_chat_completions(struct request *rq, struct response *rs);
+
+void api_keys_list(struct request *rq, struct response *rs);
+void api_keys_create(struct request *rq, struct response *rs);
+void api_keys_revoke(struct request *rq, struct response *rs);
+
+/* server.c: the Prometheus text of the metrics (owned, malloc) for api_metrics. */
+char *server_metrics_text(size_t *len);
+
+#endif

@@ -1,0 +1,756 @@
+/*
+ * extract.c - extractive answers: the best sentence of the retrieved chunks, a typed span in it,
+ * and a calibrated confidence (contract in extract.h).
+ *
+ * What: the question is analyzed with the collection's analyzer (folded, stopped, stemmed
+ * terms, each kept once). Every chunk is split into sentences (sentences_split) and every
+ * sentence analyzed the same way, counting how often each question term occurs in it. From those
+ * counts, over the pool of candidate sentences (not the whole collection: what matters is which
+ * of these sentences a term singles out), each question term gets an idf, log(1 + (N - df +
+ * 0.5) / (df + 0.5)). A sentence then has:
+ *   coverage  the idf-weighted share of question terms it contains;
+ *   bm25      its BM25 (k1 1.2, b 0.75, lengths in terms) over the pool, divided by the sum of
+ *             the question's idf so that it is comparable across questions;
+ *   context   the coverage its two neighbours in the chunk add (a question often names the
+ *             subject of the previous sentence, which the answer sentence calls "it");
+ *   rank      its chunk's retrieval score over the top chunk's;
+ *   type      whether it holds a candidate of the type the question asks for (a number for "how
+ *             many", a year or date for "when", a capitalized name for "who", a capitalized place
+ *             after in/at/from... for "where") that is not itself a question word.
+ * The score is a fixed linear mix of those (weights below: coverage 1 as the unit, the others
+ * picked by a small grid over SQuAD v1.1 dev, where rank mattered most: 0.3 -> 1.0 took answer
+ * support from 68.3% to 70.1%, the others moved it by less than 0.5 point); the best sentence is
+ * the answer. For a typed question the span
+ * is the candidate nearest (in words) to the question words the sentence contains; otherwise the
+ * whole sentence.
+ *
+ * The confidence is a logistic regression on the answer's features (enum xans_feature), whose
+ * label is "the sentence contains a gold answer". The coefficients in xans_confidence were
+ * fitted by bench/squad_fit.py (logistic regression, Newton's method, L2 0.01) on the questions
+ * of the first half of SQuAD v1.1 dev's 48 articles shuffled with Python's random.Random(13),
+ * from the feature dump of `frugal eval squad --features`, and checked on the other half: at the
+ * default threshold 0.72 the fitting half answers 51.5% of its questions with 90.3% support, the
+ * check half 55.3% with 92.8% (BENCHMARKS.md, squad).
+ *
+ * Why: most questions about a document collection are answered by one of its sentences; finding
+ * it costs a millisecond of CPU, against a second of GPU for a generator. The confidence lets a
+ * router decide when that sentence is good enough to return alone.
+ *
+ * Threading: a struct xans (analyzer + scratch) belongs to one thread at a time; the functions
+ * keep no other state.
+ */
+#include "answer/extract.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "text/sentences.h"
+#include "text/utf8.h"
+
+#define XANS_MAX_QTERMS 32
+#define XANS_BM25_K1 1.2
+#define XANS_BM25_B 0.75
+
+/* Weights of the sentence score (see the header comment). */
+#define W_COVERAGE 1.0
+#define W_BM25 0.35
+#define W_CONTEXT 0.25
+#define W_RANK 1.0
+#define W_TYPE 0.3
+
+struct qterm {
+    char text[ANALYZER_MAX_TERM + 1];
+    size_t len;
+};
+
+/* A byte range of a source word that matched a question term. */
+struct range {
+    size_t start;
+    size_t end;
+};
+
+/* A word of a sentence for the answer-type cues. */
+struct word {
+    size_t start;   /* bytes in the chunk text, end exclusive */
+    size_t end;
+    bool matched;   /* overlaps a word that matched a question term */
+};
+
+struct xans {
+    struct analyzer *an;
+    struct qterm qterms[XANS_MAX_QTERMS];
+    size_t n_q;
+    uint16_t *tf;            /* (n_sentences, n_q) row-major */
+    size_t tf_cap;           /* rows */
+    size_t *n_terms;         /* terms per sentence */
+    struct range *ranges;    /* matched ranges of the sentence being analyzed */
+    size_t n_ranges;
+    size_t ranges_cap;
+    struct word *words;
+    size_t words_cap;
+};
+
+/* ---- Setup ----------------------------------------------------------------------------------- */
+
+frugal_status xans_new(const struct analyzer_opts *opts, struct xans **out, struct err *err)
+{
+    *out = NULL;
+    struct xans *x = frugal_calloc(1, sizeof *x);
+    if (x == NULL)
+        return err_set(err, FRUGAL_ENOMEM, "out of memory");
+    frugal_status rc = analyzer_new(opts, &x->an, err);
+    if (rc != FRUGAL_OK) {
+        frugal_free(x);
+        return rc;
+    }
+    *out = x;
+    return FRUGAL_OK;
+}
+
+void xans_free(struct xans *x)
+{
+    if (x == NULL)
+        return;
+    analyzer_free(x->an);
+    frugal_free(x->tf);
+    frugal_free(x->n_terms);
+    frugal_free(x->ranges);
+    frugal_free(x->words);
+    frugal_free(x);
+}
+
+void xans_result_init(struct xans_result *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+void xans_result_release(struct xans_result *r)
+{
+    if (r == NULL)
+        return;
+    frugal_free(r->sentences);
+    xans_result_init(r);
+}
+
+/* ---- Question type --------------------------------------------------------------------------- */
+
+static bool is_alnum_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c >= 0x80;
+}
+
+static char lower_ascii(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* True when text[0..len) equals the lowercase word w, ignoring ASCII case. */
+static bool word_is(const char *text, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+    if (n != len)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (lower_ascii(text[i]) != w[i])
+            return false;
+    }
+    return true;
+}
+
+static bool word_in(const char *text, size_t len, const char *const *list)
+{
+    for (size_t i = 0; list[i] != NULL; i++) {
+        if (word_is(text, len, list[i]))
+            return true;
+    }
+    return false;
+}
+
+/* The first up-to-max words of s (ASCII-lowercase comparisons happen in word_is). */
+static size_t split_words(const char *s, size_t len, struct range *out, size_t max)
+{
+    size_t n = 0;
+    size_t i = 0;
+    while (i < len && n < max) {
+        while (i < len && !is_alnum_byte((unsigned char)s[i]))
+            i++;
+        size_t start = i;
+        while (i < len && is_alnum_byte((unsigned char)s[i]))
+            i++;
+        if (i > start) {
+            out[n].start = start;
+            out[n].end = i;
+            n++;
+        }
+    }
+    return n;
+}
+
+enum xans_qtype xans_question_type(const char *question)
+{
+    static const char *const number_next[] = {"many", "much", "long", "old", "far", "large",
+                                              "big", "tall", "high", "often", "few", NULL};
+    static const char *const date_next[] = {"year", "years", "century", "date", "decade",
+                                            "month", "day", "era", "period", NULL};
+    struct range w[64];
+    size_t n = split_words(question, strlen(question), w, 64);
+    for (size_t i = 0; i < n; i++) {
+        const char *t = question + w[i].start;
+        size_t len = w[i].end - w[i].start;
+        const char *next = i + 1 < n ? question + w[i + 1].start : "";
+        size_t next_len = i + 1 < n ? w[i + 1].end - w[i + 1].start : 0;
+        if (word_is(t, len, "how") && word_in(next, next_len, number_next))
+            return XANS_Q_NUMBER;
+        if (word_is(t, len, "when"))
+            return XANS_Q_DATE;
+        if ((word_is(t, len, "what") || word_is(t, len, "which")) &&
+            word_in(next, next_len, date_next))
+            return XANS_Q_DATE;
+        if ((word_is(t, len, "what") || word_is(t, len, "which")) &&
+            (word_is(next, next_len, "percentage") || word_is(next, next_len, "percent") ||
+             word_is(next, next_len, "number") || word_is(next, next_len, "amount")))
+            return XANS_Q_NUMBER;
+        if (word_is(t, len, "who") || word_is(t, len, "whom") || word_is(t, len, "whose"))
+            return XANS_Q_PERSON;
+        if (word_is(t, len, "where"))
+            return XANS_Q_PLACE;
+    }
+    return XANS_Q_OTHER;
+}
+
+/* ---- Answer-type candidates ------------------------------------------------------------------ */
+
+static const char *const number_words[] = {
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred",
+    "thousand", "million", "billion", "trillion", "dozen", "hundreds", "thousands", "millions",
+    "billions", "half", NULL};
+static const char *const scale_words[] = {"hundred", "thousand", "million", "billion",
+                                          "trillion", "percent", NULL};
+static const char *const months[] = {"january", "february", "march", "april", "may", "june",
+                                     "july", "august", "september", "october", "november",
+                                     "december", NULL};
+static const char *const date_words[] = {"century", "centuries", "bc", "bce", "ad", "ce",
+                                         "early", "late", "mid", NULL};
+static const char *const name_joiners[] = {"of", "de", "van", "von", "da", "la", "del", "der",
+                                           "and", NULL};
+static const char *const not_names[] = {
+    "the", "a", "an", "in", "on", "at", "he", "she", "it", "they", "this", "that", "these",
+    "those", "his", "her", "its", "their", "after", "before", "during", "however", "when",
+    "while", "as", "by", "for", "from", "of", "with", "and", "but", "or", "if", "although",
+    "since", "because", "there", "some", "many", "most", "both", "each", "all", "other", "such",
+    "we", "i", "you", "our", "also", "according", "following", "between", "under", "until",
+    "then", "thus", "today", "one", "two", "to", NULL};
+static const char *const place_preps[] = {"in", "at", "from", "near", "to", "on", "into",
+                                          "across", "outside", "inside", NULL};
+
+static bool starts_digit(const char *t)
+{
+    return t[0] >= '0' && t[0] <= '9';
+}
+
+static bool is_numberish(const char *t, size_t len)
+{
+    return starts_digit(t) || word_in(t, len, number_words);
+}
+
+/* A 3- or 4-digit year (100..2199), optionally with an "s" ("1990s"), or an ordinal ("19th"). */
+static bool is_yearish(const char *t, size_t len)
+{
+    size_t d = 0;
+    while (d < len && t[d] >= '0' && t[d] <= '9')
+        d++;
+    if (d == 0)
+        return false;
+    if (d == len || (d + 1 == len && t[d] == 's'))
+        return d >= 3 && d <= 4 && !(d == 4 && t[0] > '2');
+    return word_is(t + d, len - d, "th") || word_is(t + d, len - d, "st") ||
+           word_is(t + d, len - d, "nd") || word_is(t + d, len - d, "rd");
+}
+
+static bool is_capitalized(const char *t)
+{
+    return t[0] >= 'A' && t[0] <= 'Z';
+}
+
+/* Splits the sentence text[start..end) into words (letters, digits and bytes >= 0x80, with '.'
+ * or ',' between digits kept inside) into x->words, marking those that matched. */
+static frugal_status sentence_words(struct xans *x, const char *text, size_t start, size_t end,
+                                    size_t *n_out)
+{
+    size_t n = 0;
+    size_t i = start;
+    while (i < end) {
+        while (i < end && !is_alnum_byte((unsigned char)text[i]))
+            i++;
+        size_t ws = i;
+        while (i < end) {
+            if (is_alnum_byte((unsigned char)text[i])) {
+                i++;
+            } else if ((text[i] == '.' || text[i] == ',') && i > ws && i + 1 < end &&
+                       starts_digit(text + i - 1) && starts_digit(text + i + 1)) {
+                i++;
+            } else {
+                break;
+            }
+        }
+        if (i == ws)
+            continue;
+        if (n == x->words_cap) {
+            size_t cap = x->words_cap ? 2 * x->words_cap : 64;
+            struct word *w = frugal_reallocarray(x->words, cap, sizeof *w);
+            if (w == NULL)
+                return FRUGAL_ENOMEM;
+            x->words = w;
+            x->words_cap = cap;
+        }
+        struct word *w = &x->words[n++];
+        w->start = ws;
+        w->end = i;
+        w->matched = false;
+        for (size_t r = 0; r < x->n_ranges; r++) {
+            if (x->ranges[r].start < i && ws < x->ranges[r].end)
+                w->matched = true;
+        }
+    }
+    *n_out = n;
+    return FRUGAL_OK;
+}
+
+/* Extends a candidate [*a, *b] (word indexes, inclusive) over the words `extend` accepts. */
+typedef bool (*extend_fn)(const char *t, size_t len);
+
+static bool number_extends(const char *t, size_t len)
+{
+    return is_numberish(t, len) || word_in(t, len, scale_words) || word_is(t, len, "and");
+}
+
+static bool date_extends(const char *t, size_t len)
+{
+    size_t d = 0;
+    while (d < len && t[d] >= '0' && t[d] <= '9')
+        d++;
+    bool day = d == len && d >= 1 && d <= 2;
+    return is_yearish(t, len) || day || word_in(t, len, months) || word_in(t, len, date_words);
+}
+
+static bool name_word(const char *t, size_t len)
+{
+    return is_capitalized(t) && !word_in(t, len, not_names) && !word_in(t, len, months);
+}
+
+/* Finds the typed candidate of the sentence nearest the matched words; false when none. */
+static bool find_span(const struct xans *x, const char *text, size_t end, size_t n_words,
+                      enum xans_qtype qtype, size_t *span_start, size_t *span_end)
+{
+    const struct word *w = x->words;
+    size_t best_a = 0;
+    size_t best_b = 0;
+    double best_cost = INFINITY;
+    for (size_t i = 0; i < n_words; i++) {
+        const char *t = text + w[i].start;
+        size_t len = w[i].end - w[i].start;
+        if (w[i].matched)
+            continue;
+        bool seed = false;
+        extend_fn ext = NULL;
+        double bonus = 0.0;
+        switch (qtype) {
+        case XANS_Q_NUMBER:
+            seed = is_numberish(t, len) && !word_is(t, len, "half");
+            ext = number_extends;
+            break;
+        case XANS_Q_DATE:
+            seed = is_yearish(t, len) || word_in(t, len, months);
+            ext = date_extends;
+            bonus = is_yearish(t, len) ? 0.0 : 0.5;
+            break;
+        case XANS_Q_PERSON:
+        case XANS_Q_PLACE:
+            seed = name_word(t, len);
+            ext = NULL;
+            if (qtype == XANS_Q_PLACE && i > 0 &&
+                word_in(text + w[i - 1].start, w[i - 1].end - w[i - 1].start, place_preps))
+                bonus = -2.0;
+            break;
+        default:
+            return false;
+        }
+        if (!seed)
+            continue;
+        size_t a = i;
+        size_t b = i;
+        if (ext != NULL) {
+            while (a > 0 && !w[a - 1].matched &&
+                   ext(text + w[a - 1].start, w[a - 1].end - w[a - 1].start))
+                a--;
+            while (b + 1 < n_words && !w[b + 1].matched &&
+                   ext(text + w[b + 1].start, w[b + 1].end - w[b + 1].start))
+                b++;
+        } else {
+            /* capitalized run, joiners allowed inside when a capitalized word follows */
+            while (b + 1 < n_words && !w[b + 1].matched) {
+                const char *nt = text + w[b + 1].start;
+                size_t nl = w[b + 1].end - w[b + 1].start;
+                if (name_word(nt, nl)) {
+                    b++;
+                } else if (word_in(nt, nl, name_joiners) && b + 2 < n_words &&
+                           !w[b + 2].matched &&
+                           name_word(text + w[b + 2].start, w[b + 2].end - w[b + 2].start)) {
+                    b += 2;
+                } else {
+                    break;
+                }
+            }
+        }
+        /* trailing joiners ("and") never end a span */
+        while (b > a && word_in(text + w[b].start, w[b].end - w[b].start, name_joiners))
+            b--;
+        double dist = (double)n_words;
+        for (size_t j = 0; j < n_words; j++) {
+            if (!w[j].matched)
+                continue;
+            double d = j < a ? (double)(a - j) : j > b ? (double)(j - b) : 0.0;
+            if (d < dist)
+                dist = d;
+        }
+        double cost = dist + bonus;
+        if (cost < best_cost) {
+            best_cost = cost;
+            best_a = a;
+            best_b = b;
+        }
+        i = b; /* the run is taken whole */
+    }
+    if (best_cost == INFINITY)
+        return false;
+    size_t s = w[best_a].start;
+    size_t e = w[best_b].end;
+    /* a currency sign before a number, "%" after it */
+    if (qtype == XANS_Q_NUMBER && s > 0 && (text[s - 1] == '$' || text[s - 1] == '#'))
+        s--;
+    if (qtype == XANS_Q_NUMBER && e < end && text[e] == '%')
+        e++;
+    *span_start = s;
+    *span_end = e;
+    return true;
+}
+
+/* ---- Term counting --------------------------------------------------------------------------- */
+
+struct count_ctx {
+    struct xans *x;
+    uint16_t *row;       /* tf of this sentence, NULL while analyzing the question */
+    size_t n_terms;
+    bool keep_ranges;
+    bool oom;
+};
+
+static int on_question_term(void *ctx, const char *term, size_t len, size_t bs, size_t be)
+{
+    (void)bs;
+    (void)be;
+    struct count_ctx *c = ctx;
+    struct xans *x = c->x;
+    for (size_t i = 0; i < x->n_q; i++) {
+        if (x->qterms[i].len == len && memcmp(x->qterms[i].text, term, len) == 0)
+            return 0;
+    }
+    if (x->n_q < XANS_MAX_QTERMS && len <= ANALYZER_MAX_TERM) {
+        memcpy(x->qterms[x->n_q].text, term, len);
+        x->qterms[x->n_q].text[len] = '\0';
+        x->qterms[x->n_q].len = len;
+        x->n_q++;
+    }
+    return 0;
+}
+
+static int on_sentence_term(void *ctx, const char *term, size_t len, size_t bs, size_t be)
+{
+    struct count_ctx *c = ctx;
+    struct xans *x = c->x;
+    c->n_terms++;
+    for (size_t i = 0; i < x->n_q; i++) {
+        if (x->qterms[i].len != len || memcmp(x->qterms[i].text, term, len) != 0)
+            continue;
+        if (c->row != NULL && c->row[i] < UINT16_MAX)
+            c->row[i]++;
+        if (!c->keep_ranges)
+            break;
+        if (x->n_ranges == x->ranges_cap) {
+            size_t cap = x->ranges_cap ? 2 * x->ranges_cap : 32;
+            struct range *r = frugal_reallocarray(x->ranges, cap, sizeof *r);
+            if (r == NULL) {
+                c->oom = true;
+                return 1;
+            }
+            x->ranges = r;
+            x->ranges_cap = cap;
+        }
+        x->ranges[x->n_ranges].start = bs;
+        x->ranges[x->n_ranges].end = be;
+        x->n_ranges++;
+        break;
+    }
+    return 0;
+}
+
+/* Analyzes text[start..end) (a sentence of a chunk), counting question terms into row (may be
+ * NULL) and collecting matched ranges (offsets relative to text) in x->ranges. */
+static frugal_status count_sentence(struct xans *x, const char *text, size_t start, size_t end,
+                                    uint16_t *row, size_t *n_terms)
+{
+    struct count_ctx c = {.x = x, .row = row, .keep_ranges = true};
+    x->n_ranges = 0;
+    frugal_status rc = analyzer_run(x->an, text + start, end - start, on_sentence_term, &c);
+    if (rc == FRUGAL_OK && c.oom)
+        rc = FRUGAL_ENOMEM;
+    for (size_t r = 0; r < x->n_ranges; r++) {
+        x->ranges[r].start += start;
+        x->ranges[r].end += start;
+    }
+    if (n_terms != NULL)
+        *n_terms = c.n_terms;
+    return rc;
+}
+
+/* ---- Scoring --------------------------------------------------------------------------------- */
+
+double xans_confidence(const double f[XANS_N_FEATURES])
+{
+    /* Fitted by bench/squad_fit.py on the fitting half of SQuAD v1.1 dev (see the file
+     * comment); order as enum xans_feature. */
+    static const double coef[XANS_N_FEATURES] = {
+        2.1003,  /* score */
+        4.1965,  /* margin */
+        -3.1153, /* coverage */
+        1.8602,  /* bm25 */
+        -3.8294, /* context */
+        5.5836,  /* rank */
+        -0.2079, /* type */
+        -0.3543, /* typed */
+        2.6173,  /* retrieval margin */
+        2.2336,  /* question terms */
+    };
+    static const double intercept = -10.2068;
+    double z = intercept;
+    for (size_t i = 0; i < XANS_N_FEATURES; i++)
+        z += coef[i] * f[i];
+    return 1.0 / (1.0 + exp(-z));
+}
+
+static frugal_status grow_rows(struct xans *x, size_t rows)
+{
+    if (rows <= x->tf_cap)
+        return FRUGAL_OK;
+    size_t cap = x->tf_cap ? x->tf_cap : 64;
+    while (cap < rows)
+        cap *= 2;
+    uint16_t *tf = frugal_reallocarray(x->tf, cap, XANS_MAX_QTERMS * sizeof *tf);
+    if (tf == NULL)
+        return FRUGAL_ENOMEM;
+    x->tf = tf;
+    size_t *nt = frugal_reallocarray(x->n_terms, cap, sizeof *nt);
+    if (nt == NULL)
+        return FRUGAL_ENOMEM;
+    x->n_terms = nt;
+    x->tf_cap = cap;
+    return FRUGAL_OK;
+}
+
+/* True when an earlier chunk of the same document already gave a sentence at char_start. */
+static bool seen_before(const struct xans_result *r, const struct xans_chunk *chunks,
+                        size_t chunk, int64_t char_start)
+{
+    for (size_t i = 0; i < r->n_sentences; i++) {
+        const struct xans_sentence *s = &r->sentences[i];
+        if (s->chunk != chunk && chunks[s->chunk].document_id == chunks[chunk].document_id &&
+            s->char_start == char_start)
+            return true;
+    }
+    return false;
+}
+
+/* Splits every chunk into sentences and counts question terms in each. */
+static frugal_status collect_sentences(struct xans *x, const struct xans_chunk *chunks,
+                                       size_t n_chunks, struct xans_result *out)
+{
+    size_t cap = 0;
+    for (size_t c = 0; c < n_chunks; c++) {
+        struct span *spans = NULL;
+        size_t n_spans = 0;
+        frugal_status rc = sentences_split(chunks[c].text, chunks[c].len, &spans, &n_spans);
+        size_t chars = 0;   /* code points before spans[i].start */
+        size_t at = 0;      /* byte matching `chars` */
+        for (size_t i = 0; rc == FRUGAL_OK && i < n_spans; i++) {
+            chars += utf8_count(chunks[c].text + at, spans[i].start - at);
+            at = spans[i].start;
+            int64_t cs = chunks[c].char_start + (int64_t)chars;
+            if (seen_before(out, chunks, c, cs))
+                continue;
+            if (out->n_sentences == cap) {
+                size_t ncap = cap ? 2 * cap : 32;
+                struct xans_sentence *s =
+                    frugal_reallocarray(out->sentences, ncap, sizeof *s);
+                if (s == NULL) {
+                    rc = FRUGAL_ENOMEM;
+                    break;
+                }
+                out->sentences = s;
+                cap = ncap;
+            }
+            rc = grow_rows(x, out->n_sentences + 1);
+            if (rc != FRUGAL_OK)
+                break;
+            struct xans_sentence *s = &out->sentences[out->n_sentences];
+            memset(s, 0, sizeof *s);
+            s->chunk = c;
+            s->index = i;
+            s->byte_start = spans[i].start;
+            s->byte_end = spans[i].end;
+            s->char_start = cs;
+            s->char_end = cs + (int64_t)utf8_count(chunks[c].text + spans[i].start,
+                                                   spans[i].end - spans[i].start);
+            s->span_start = s->byte_start;
+            s->span_end = s->byte_end;
+            uint16_t *row = x->tf + out->n_sentences * XANS_MAX_QTERMS;
+            memset(row, 0, XANS_MAX_QTERMS * sizeof *row);
+            rc = count_sentence(x, chunks[c].text, s->byte_start, s->byte_end, row,
+                                &x->n_terms[out->n_sentences]);
+            size_t n_words = 0;
+            if (rc == FRUGAL_OK && out->qtype != XANS_Q_OTHER)
+                rc = sentence_words(x, chunks[c].text, s->byte_start, s->byte_end, &n_words);
+            if (rc == FRUGAL_OK && out->qtype != XANS_Q_OTHER) {
+                s->has_span = find_span(x, chunks[c].text, s->byte_end, n_words, out->qtype,
+                                        &s->span_start, &s->span_end);
+            }
+            out->n_sentences++;
+        }
+        frugal_free(spans);
+        if (rc != FRUGAL_OK)
+            return rc;
+    }
+    return FRUGAL_OK;
+}
+
+/* idf-weighted coverage of the question by the union of rows [lo, hi] (same chunk). */
+static double coverage_of(const struct xans *x, const double *idf, double idf_sum,
+                          const struct xans_result *r, size_t lo, size_t hi)
+{
+    double got = 0.0;
+    for (size_t q = 0; q < x->n_q; q++) {
+        for (size_t i = lo; i <= hi; i++) {
+            if (r->sentences[i].chunk == r->sentences[lo].chunk &&
+                x->tf[i * XANS_MAX_QTERMS + q] > 0) {
+                got += idf[q];
+                break;
+            }
+        }
+    }
+    return idf_sum > 0.0 ? got / idf_sum : 0.0;
+}
+
+static void score_sentences(const struct xans *x, const struct xans_chunk *chunks,
+                            size_t n_chunks, struct xans_result *r)
+{
+    double idf[XANS_MAX_QTERMS];
+    double idf_sum = 0.0;
+    double n = (double)r->n_sentences;
+    double avg_len = 0.0;
+    for (size_t i = 0; i < r->n_sentences; i++)
+        avg_len += (double)x->n_terms[i];
+    avg_len = n > 0 ? avg_len / n : 1.0;
+    if (avg_len <= 0.0)
+        avg_len = 1.0;
+    for (size_t q = 0; q < x->n_q; q++) {
+        double df = 0.0;
+        for (size_t i = 0; i < r->n_sentences; i++)
+            df += x->tf[i * XANS_MAX_QTERMS + q] > 0;
+        idf[q] = log(1.0 + (n - df + 0.5) / (df + 0.5));
+        idf_sum += idf[q];
+    }
+    double top = n_chunks > 0 ? chunks[0].score : 0.0;
+    double retr_margin = 0.0;
+    if (n_chunks > 1 && top > 0.0)
+        retr_margin = (top - chunks[1].score) / top;
+    else if (n_chunks == 1)
+        retr_margin = 1.0;
+    retr_margin = retr_margin < 0.0 ? 0.0 : retr_margin > 1.0 ? 1.0 : retr_margin;
+    for (size_t i = 0; i < r->n_sentences; i++) {
+        struct xans_sentence *s = &r->sentences[i];
+        const uint16_t *row = x->tf + i * XANS_MAX_QTERMS;
+        double bm = 0.0;
+        double norm = XANS_BM25_K1 * (1.0 - XANS_BM25_B + XANS_BM25_B *
+                                      (double)x->n_terms[i] / avg_len);
+        for (size_t q = 0; q < x->n_q; q++) {
+            double tf = row[q];
+            if (tf > 0)
+                bm += idf[q] * tf * (XANS_BM25_K1 + 1.0) / (tf + norm);
+        }
+        double cov = coverage_of(x, idf, idf_sum, r, i, i);
+        size_t lo = i > 0 && r->sentences[i - 1].chunk == s->chunk ? i - 1 : i;
+        size_t hi = i + 1 < r->n_sentences && r->sentences[i + 1].chunk == s->chunk ? i + 1 : i;
+        double ctx = coverage_of(x, idf, idf_sum, r, lo, hi) - cov;
+        double rank = top > 0.0 ? chunks[s->chunk].score / top : 1.0 / (1.0 + (double)s->chunk);
+        rank = rank < 0.0 ? 0.0 : rank > 1.0 ? 1.0 : rank;
+        double *f = s->features;
+        f[XANS_F_COVERAGE] = cov;
+        f[XANS_F_BM25] = idf_sum > 0.0 ? bm / idf_sum : 0.0;
+        f[XANS_F_CONTEXT] = ctx;
+        f[XANS_F_RANK] = rank;
+        f[XANS_F_TYPED] = r->qtype != XANS_Q_OTHER;
+        f[XANS_F_TYPE] = s->has_span;
+        f[XANS_F_RETR_MARGIN] = retr_margin;
+        f[XANS_F_QTERMS] = (double)(x->n_q < 12 ? x->n_q : 12) / 12.0;
+        s->score = W_COVERAGE * cov + W_BM25 * f[XANS_F_BM25] + W_CONTEXT * ctx +
+                   W_RANK * rank + W_TYPE * f[XANS_F_TYPE];
+        f[XANS_F_SCORE] = s->score;
+    }
+    size_t best = r->n_sentences;
+    for (size_t i = 0; i < r->n_sentences; i++) {
+        if (best == r->n_sentences || r->sentences[i].score > r->sentences[best].score)
+            best = i;
+    }
+    double second = 0.0;
+    bool have_second = false;
+    for (size_t i = 0; i < r->n_sentences; i++) {
+        if (i != best && (!have_second || r->sentences[i].score > second)) {
+            second = r->sentences[i].score;
+            have_second = true;
+        }
+    }
+    for (size_t i = 0; i < r->n_sentences; i++) {
+        double other = i == best ? second : r->sentences[best].score;
+        r->sentences[i].features[XANS_F_MARGIN] =
+            have_second || i != best ? r->sentences[i].score - other : r->sentences[i].score;
+    }
+    r->best = best;
+    r->confidence = best < r->n_sentences && idf_sum > 0.0
+                        ? xans_confidence(r->sentences[best].features)
+                        : 0.0;
+    if (idf_sum <= 0.0)
+        r->best = r->n_sentences;
+}
+
+frugal_status xans_run(struct xans *x, const char *question, const struct xans_chunk *chunks,
+                       size_t n_chunks, struct xans_result *out, struct err *err)
+{
+    xans_result_release(out);
+    out->qtype = xans_question_type(question);
+    x->n_q = 0;
+    struct count_ctx c = {.x = x};
+    frugal_status rc = analyzer_run(x->an, question, strlen(question), on_question_term, &c);
+    out->n_qterms = x->n_q;
+    if (rc == FRUGAL_OK && x->n_q > 0)
+        rc = collect_sentences(x, chunks, n_chunks, out);
+    if (rc != FRUGAL_OK) {
+        xans_result_release(out);
+        return err_set(err, rc, "out of memory");
+    }
+    score_sentences(x, chunks, n_chunks, out);
+    return FRUGAL_OK;
+}

@@ -1,0 +1,110 @@
+/*
+ * extract.h - extractive answers: the sentence of the retrieved chunks that best answers a
+ * question, a short span inside it when an answer-type cue finds one, and a calibrated
+ * confidence. No model, no network: deterministic arithmetic on the analyzer's terms.
+ *
+ * Contract:
+ *  - Input: the question (NUL-terminated UTF-8, borrowed) and the top chunks of a retrieval in
+ *    rank order (struct xans_chunk, borrowed; their text is the chunk text as stored, NFC).
+ *  - Sentences come from sentences_split over each chunk; a sentence seen in an earlier chunk
+ *    of the same document (chunks overlap) is kept once, at its first occurrence.
+ *  - Every sentence gets a score (higher is better) from the features below; the best one is
+ *    the answer. Ties go to the earlier chunk, then the earlier sentence: the result depends on
+ *    nothing but the input.
+ *  - Offsets: byte offsets are within the chunk text; char offsets are code points within the
+ *    document's extracted text (chunk char_start + code points before the sentence).
+ *  - The confidence is a logistic function of the best sentence's features, in (0, 1); the
+ *    coefficients (extract.c) were fitted on half of SQuAD v1.1 dev (bench/squad_fit.py).
+ *
+ * Threading: a struct xans holds an analyzer (a Snowball stemmer) and scratch memory: one per
+ * thread. Results are independent of the xans that computed them.
+ */
+#ifndef FRUGAL_ANSWER_EXTRACT_H
+#define FRUGAL_ANSWER_EXTRACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "text/analyzer.h"
+
+/* What kind of answer the question asks for, from its question words. */
+enum xans_qtype {
+    XANS_Q_OTHER = 0,
+    XANS_Q_NUMBER = 1,  /* how many, how much, what percentage, how long/old/far/large... */
+    XANS_Q_DATE = 2,    /* when, what/which year, what century, what date */
+    XANS_Q_PERSON = 3,  /* who, whom, whose */
+    XANS_Q_PLACE = 4,   /* where */
+};
+
+/* One retrieved chunk; every pointer borrowed. */
+struct xans_chunk {
+    const char *text;       /* the chunk text (need not be NUL-terminated) */
+    size_t len;             /* bytes */
+    int64_t document_id;
+    int64_t chunk_id;
+    int64_t char_start;     /* the chunk's offset in its document's text, in code points */
+    double score;           /* retrieval score, higher is better */
+};
+
+/* Features of a sentence, in the order the confidence model uses them. */
+enum xans_feature {
+    XANS_F_SCORE = 0,    /* the sentence score */
+    XANS_F_MARGIN,       /* score minus the best score among the other sentences */
+    XANS_F_COVERAGE,     /* idf-weighted share of the question's terms in the sentence, [0,1] */
+    XANS_F_BM25,         /* sentence BM25 over the candidate sentences / sum of idf, [0, 2.2] */
+    XANS_F_CONTEXT,      /* extra coverage the neighbouring sentences add, [0,1] */
+    XANS_F_RANK,         /* chunk retrieval score / the top chunk's score, [0,1] */
+    XANS_F_TYPE,         /* 1 when the question has a type and the sentence a candidate of it */
+    XANS_F_TYPED,        /* 1 when the question has a type */
+    XANS_F_RETR_MARGIN,  /* (top chunk score - second chunk score) / top chunk score, [0,1] */
+    XANS_F_QTERMS,       /* distinct question terms, capped at 12, / 12 */
+    XANS_N_FEATURES
+};
+
+struct xans_sentence {
+    size_t chunk;            /* index in the chunks given */
+    size_t index;            /* sentence number within its chunk, from 0 */
+    size_t byte_start;       /* in the chunk text, end exclusive */
+    size_t byte_end;
+    int64_t char_start;      /* in the document's text, code points, end exclusive */
+    int64_t char_end;
+    double score;
+    double features[XANS_N_FEATURES];
+    size_t span_start;       /* the answer span, bytes in the chunk text; = the sentence when */
+    size_t span_end;         /*   no cue located one */
+    bool has_span;           /* a typed span was found */
+};
+
+struct xans_result {
+    struct xans_sentence *sentences; /* owned; every candidate, in (chunk, position) order */
+    size_t n_sentences;
+    size_t best;             /* index of the answer; n_sentences when there is none */
+    double confidence;       /* in (0, 1); 0 when there is no answer */
+    enum xans_qtype qtype;
+    size_t n_qterms;         /* distinct analyzed question terms */
+};
+
+struct xans;
+
+/* opts: the collection's analyzer (NULL: english, default stopwords). */
+frugal_status xans_new(const struct analyzer_opts *opts, struct xans **out, struct err *err);
+void xans_free(struct xans *x);
+
+void xans_result_init(struct xans_result *r);
+void xans_result_release(struct xans_result *r);
+
+/* Scores every sentence of chunks[0..n_chunks) against question and fills out (released and
+ * refilled). A question without terms, or chunks without sentences, give no answer (best ==
+ * n_sentences), not an error. FRUGAL_ENOMEM only. */
+frugal_status xans_run(struct xans *x, const char *question, const struct xans_chunk *chunks,
+                       size_t n_chunks, struct xans_result *out, struct err *err);
+
+/* The question's answer type. */
+enum xans_qtype xans_question_type(const char *question);
+
+/* The confidence the model gives to a feature vector, in (0, 1). */
+double xans_confidence(const double features[XANS_N_FEATURES]);
+
+#endif

@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# run.sh - black-box tests of `frugal serve` over loopback (127.0.0.1 only).
+#
+# Usage: FRUGAL_BIN=/abs/path/to/frugal bash tests/api/run.sh
+# Starts the server on a free port (--port 0; the port is read from its "listening on" line)
+# in a fresh temporary folder, drives it with curl and checks replies with python3: API keys
+# and roles (401/403), tenant isolation between two collections (also through /v1/embeddings
+# and /v1/models), raw and multipart uploads found by search, deletes, bad input (malformed
+# JSON, wrong types, invalid UTF-8, a body over --max-body, "../" in names and paths, unknown
+# routes and methods) with the server still serving afterwards, and a clean exit 0 on SIGTERM.
+# Also runs check_openapi.sh (every route in app/server/server.c is in docs/openapi.yaml).
+# Prints "ok N - what" / "not ok N - what" and ends with "N passed, M failed"; exit 1 on any
+# failure (the folder is then kept).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -z "${FRUGAL_BIN:-}" ] || [ ! -x "$FRUGAL_BIN" ]; then
+    echo "run.sh: set FRUGAL_BIN to the absolute path of the frugal binary" >&2
+    exit 2
+fi
+unset FRUGAL_DB
+T=$(mktemp -d "${TMPDIR:-/tmp}/frugal-api.XXXXXX")
+DB="$T/test.db"
+PY=/usr/bin/python3
+n=0
+passed=0
+failed=0
+PID=
+
+ok() { n=$((n + 1)); passed=$((passed + 1)); echo "ok $n - $1"; }
+notok() {
+    n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
+    echo "#   status $CODE"; head -c 600 "$T/body" 2>/dev/null | sed 's/^/#   body: /'; echo
+}
+check() { local what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
+
+# req KEY METHOD PATH [curl args...]: CODE = status, body in $T/body, headers in $T/headers.
+req() {
+    local key=$1 method=$2 path=$3
+    shift 3
+    local auth=()
+    [ -n "$key" ] && auth=(-H "Authorization: Bearer $key")
+    CODE=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' --max-time 60 -X "$method" \
+        "${auth[@]}" "$@" "$URL$path") || CODE=000
+}
+code_is() { [ "$CODE" = "$1" ]; }
+expect() { # expect STATUS WHAT
+    if [ "$CODE" = "$1" ]; then ok "$2"; else notok "$2 (expected $1)"; fi
+}
+# jq_ok PYEXPR: true when it holds for d = the JSON body.
+jq_ok() {
+    "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$T/body" "$1" 2>/dev/null
+}
+error_shape() { jq_ok 'isinstance(d["error"]["code"], str) and isinstance(d["error"]["message"], str)'; }
+
+cleanup() {
+    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID" 2>/dev/null; fi
+}
+trap cleanup EXIT
+
+# ---- keys (CLI) ----
+mkdir -p "$T/root/sub" "$T/outside"
+printf 'Photosynthesis turns sunlight into sugar in green leaves.\n' > "$T/root/sub/plants.txt"
+printf 'The secret outside file mentions zeppelins.\n' > "$T/outside/secret.txt"
+ADMIN=$("$FRUGAL_BIN" --db "$DB" keys create --role admin 2>/dev/null)
+check "keys create prints a key fk_ + 32 characters" test "${#ADMIN}" = 35
+WRITER_A=$("$FRUGAL_BIN" --db "$DB" keys create --role writer -c alpha 2>/dev/null)
+READER_A=$("$FRUGAL_BIN" --db "$DB" keys create --role reader -c alpha 2>/dev/null)
+WRITER_B=$("$FRUGAL_BIN" --db "$DB" keys create --role writer -c beta 2>/dev/null)
+REVOKED=$("$FRUGAL_BIN" --db "$DB" keys create --role reader 2>/dev/null)
+rid=$("$FRUGAL_BIN" --db "$DB" keys list --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["keys"][-1]["id"])')
+"$FRUGAL_BIN" --db "$DB" keys revoke "$rid"
+check "keys revoke exits 0" test $? = 0
+check "the database holds hashes, never the key" \
+    test "$(sqlite3 "$DB" "SELECT count(*) FROM api_keys WHERE hash = '$ADMIN'")" = 0
+check "keys list shows the revoked key" sh -c "'$FRUGAL_BIN' --db '$DB' keys list | grep -q revoked"
+
+# ---- start ----
+"$FRUGAL_BIN" --db "$DB" serve --port 0 --threads 2 --max-body 1M --root "$T/root" \
+    > "$T/server.out" 2> "$T/server.err" &
+PID=$!
+PORT=
+for _ in $(seq 1 200); do
+    PORT=$(sed -n 's|^frugal: listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$T/server.out")
+    [ -n "$PORT" ] && break
+    sleep 0.05
+done
+URL="http://127.0.0.1:$PORT"
+CODE=000
+for _ in $(seq 1 100); do
+    req "" GET /healthz
+    code_is 200 && break
+    sleep 0.05
+done
+expect 200 "GET /healthz answers on 127.0.0.1"
+check "responses carry X-Request-Id" grep -qi '^X-Request-Id: req-' "$T/headers"
+req "" GET /readyz
+expect 200 "GET /readyz: the store is open"
+
+# ---- keys and roles ----
+req "" GET /v1/collections
+expect 401 "no key -> 401"
+check "401 has the error shape" error_shape
+req "fk_notakey" GET /v1/collections
+expect 401 "unknown key -> 401"
+req "$REVOKED" GET /v1/collections
+expect 401 "revoked key -> 401"
+req "$WRITER_A" POST /v1/collections -d '{"name":"alpha"}'
+expect 403 "a writer cannot create collections"
+req "$ADMIN" POST /v1/collections -d '{"name":"alpha","language":"english"}'
+expect 201 "admin creates collection alpha"
+req "$ADMIN" POST /v1/collections -d '{"name":"beta"}'
+expect 201 "admin creates collection beta"
+req "$ADMIN" POST /v1/collections -d '{"name":"beta"}'
+expect 409 "creating it again -> 409"
+req "$READER_A" POST "/v1/collections/alpha/documents?name=r.txt" --data-binary 'x'
+expect 403 "a reader cannot upload"
+
+# ---- uploads and search ----
+req "$WRITER_A" POST "/v1/collections/alpha/documents?name=notes/whales.txt" \
+    -H 'Content-Type: text/plain' -H 'X-Frugal-Metadata: {"team":"ocean"}' \
+    --data-binary 'Blue whales are the largest animals ever known to have lived.'
+expect 201 "raw upload -> 201"
+check "the upload reports one added document" jq_ok 'd["added"] == 1 and d["files"][0]["outcome"] == "added"'
+printf '# Comets\n\nComets are icy bodies that release gas near the sun.\n' > "$T/comets.md"
+req "$WRITER_A" POST /v1/collections/alpha/documents -F "file=@$T/comets.md;filename=comets.md" \
+    -F 'metadata={"team":"space"}'
+expect 201 "multipart upload -> 201"
+req "$WRITER_A" POST "/v1/collections/alpha/documents?name=notes/whales.txt" \
+    --data-binary 'Blue whales are the largest animals ever known to have lived.'
+check "uploading the same bytes again reports unchanged" jq_ok 'd["unchanged"] == 1'
+req "$READER_A" POST /v1/search -d '{"query":"largest whales","collection":"alpha","k":5}'
+expect 200 "search -> 200"
+check "search finds the raw upload with a citation" \
+    jq_ok 'd["hits"][0]["citation"]["source"] == "notes/whales.txt" and d["hits"][0]["citation"]["char_end"] > 0 and d["hits"][0]["score"] > 0'
+req "$READER_A" POST /v1/search -d '{"query":"icy comets","collection":"alpha"}'
+check "search finds the multipart upload" jq_ok 'd["hits"][0]["citation"]["source"] == "comets.md"'
+req "$READER_A" POST /v1/search -d '{"query":"whales comets","collection":"alpha","filters":{"team":["space"]}}'
+check "filters narrow the hits" jq_ok 'len(d["hits"]) == 1 and d["hits"][0]["citation"]["source"] == "comets.md"'
+req "$READER_A" GET "/v1/collections/alpha/documents?limit=1"
+check "documents list pages (limit 1 gives next_offset 1)" jq_ok 'len(d["documents"]) == 1 and d["next_offset"] == 1'
+DOC=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["documents"][0]["id"])' "$T/body")
+req "$READER_A" GET "/v1/collections/alpha/documents/$DOC"
+check "documents get returns the document" jq_ok "d['id'] == $DOC and d['source'] == 'notes/whales.txt'"
+req "$READER_A" GET /v1/collections/alpha
+check "collection get counts 2 documents" jq_ok 'd["documents"] == 2'
+
+# ---- server-side ingest inside roots ----
+req "$WRITER_A" POST /v1/collections/alpha/ingest -d '{"paths":["sub/plants.txt"]}'
+expect 200 "ingest of a path inside --root -> 200"
+check "ingest reports the file added" jq_ok 'd["added"] == 1'
+req "$WRITER_A" POST /v1/collections/alpha/ingest -d "{\"paths\":[\"$T/root/../outside/secret.txt\"]}"
+expect 400 "ingest of a path with .. -> 400"
+req "$WRITER_A" POST /v1/collections/alpha/ingest -d "{\"path\":\"$T/outside/secret.txt\"}"
+expect 400 "ingest of a path outside the roots -> 400"
+ln -s "$T/outside" "$T/root/link"
+req "$WRITER_A" POST /v1/collections/alpha/ingest -d '{"path":"link/secret.txt"}'
+expect 400 "ingest through a symlink leading outside -> 400"
+req "$WRITER_A" POST /v1/collections/alpha/sync -d '{"path":"sub"}'
+expect 200 "sync of a folder inside --root -> 200"
+
+# ---- tenant isolation ----
+req "$WRITER_B" POST "/v1/collections/beta/documents?name=b.txt" \
+    --data-binary 'Beta tenant confidential: the launch code is marmalade.'
+expect 201 "tenant B uploads to beta"
+req "$ADMIN" GET /v1/collections/beta/documents
+BETA_DOC=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["documents"][0]["id"])' "$T/body")
+req "$READER_A" POST /v1/search -d '{"query":"marmalade","collection":"beta"}'
+expect 403 "key for alpha cannot search beta"
+req "$READER_A" POST /v1/search -d '{"query":"marmalade launch code"}'
+expect 403 "key for alpha cannot search the default collection"
+req "$READER_A" POST /v1/search -d '{"query":"marmalade launch code","collection":"alpha"}'
+check "searching alpha never returns beta's documents" jq_ok 'len(d["hits"]) == 0'
+req "$READER_A" GET /v1/collections/beta/documents
+expect 403 "key for alpha cannot list beta's documents"
+req "$READER_A" GET "/v1/collections/beta/documents/$BETA_DOC"
+expect 403 "key for alpha cannot get beta's document"
+req "$WRITER_A" DELETE "/v1/collections/beta/documents/$BETA_DOC"
+expect 403 "key for alpha cannot delete in beta"
+req "$WRITER_A" DELETE "/v1/collections/alpha/documents/$BETA_DOC"
+expect 404 "beta's document id through alpha's path -> 404"
+req "$WRITER_A" POST "/v1/collections/beta/documents?name=x.txt" --data-binary 'intrusion'
+expect 403 "key for alpha cannot upload to beta"
+req "$READER_A" GET /v1/collections/beta
+expect 403 "key for alpha cannot get beta"
+req "$READER_A" GET /v1/collections
+check "the collection list shows only alpha" jq_ok '[c["name"] for c in d["collections"]] == ["alpha"]'
+req "$READER_A" GET /v1/models
+check "/v1/models lists only alpha" jq_ok '[m["id"] for m in d["data"]] == ["alpha"]'
+req "$READER_A" POST /v1/embeddings -d '{"model":"beta","input":"hello"}'
+expect 403 "/v1/embeddings with another tenant's collection -> 403"
+req "$READER_A" POST /v1/embeddings -d '{"model":"glove:/etc/passwd","input":"hello"}'
+expect 403 "/v1/embeddings with an embedder spec needs an unrestricted admin"
+req "$READER_A" POST /v1/embeddings -d '{"model":"alpha","input":["hello"]}'
+expect 400 "/v1/embeddings on a collection without an embedder -> 400"
+req "$ADMIN" POST /v1/search -d '{"query":"marmalade","collection":"beta"}'
+check "beta's document is still there" jq_ok 'len(d["hits"]) == 1'
+req "$WRITER_A" GET /v1/keys
+expect 403 "only admins manage keys"
+req "$ADMIN" POST /v1/keys -d '{"role":"reader","collections":["beta"]}'
+expect 201 "admin creates a key over HTTP"
+NEWKEY=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' "$T/body")
+req "$NEWKEY" POST /v1/search -d '{"query":"marmalade","collection":"beta"}'
+check "the new key searches beta" jq_ok 'len(d["hits"]) == 1'
+
+# ---- delete ----
+req "$WRITER_A" DELETE "/v1/collections/alpha/documents/$DOC"
+expect 200 "delete a document -> 200"
+check "delete reports deleted 1" jq_ok 'd["deleted"] == 1'
+req "$READER_A" POST /v1/search -d '{"query":"largest whales","collection":"alpha"}'
+check "search no longer finds the deleted document" \
+    jq_ok 'all(h["citation"]["source"] != "notes/whales.txt" for h in d["hits"])'
+req "$WRITER_A" DELETE "/v1/collections/alpha/documents/$DOC"
+expect 404 "deleting it again -> 404"
+
+# ---- bad input ----
+req "$READER_A" POST /v1/search -d '{"query": "x",'
+expect 400 "malformed JSON -> 400"
+check "400 has the error shape" error_shape
+req "$READER_A" POST /v1/search -d '{"query": 5}'
+expect 400 "wrong type -> 400"
+req "$READER_A" POST /v1/search -d '{"query": "x", "k": "ten"}'
+expect 400 "k as a string -> 400"
+req "$READER_A" POST /v1/search -d '[1,2]'
+expect 400 "a JSON array instead of an object -> 400"
+printf '{"query": "caf\xe9"}' > "$T/bad_utf8.json"
+req "$READER_A" POST /v1/search --data-binary "@$T/bad_utf8.json"
+expect 400 "invalid UTF-8 -> 400"
+head -c 2097152 /dev/zero | tr '\0' 'a' > "$T/huge.txt"
+req "$WRITER_A" POST "/v1/collections/alpha/documents?name=huge.txt" --data-binary "@$T/huge.txt"
+expect 413 "a body over --max-body -> 413"
+req "$WRITER_A" POST "/v1/collections/alpha/documents?name=../escape.txt" --data-binary 'x'
+expect 400 "../ in a document name -> 400"
+req "$WRITER_A" POST "/v1/collections/alpha/documents?name=/etc/passwd" --data-binary 'x'
+expect 400 "an absolute document name -> 400"
+req "$WRITER_A" POST /v1/collections/alpha/documents -F "file=@$T/comets.md;filename=../../x.md"
+expect 400 "../ in a multipart file name -> 400"
+req "$READER_A" GET /v1/nothing-here
+expect 404 "unknown route -> 404"
+req "$READER_A" DELETE /v1/search
+expect 405 "wrong method -> 405"
+check "405 names the allowed method" grep -qi '^Allow: POST' "$T/headers"
+req "$READER_A" GET "/v1/collections/alpha/documents?limit=abc"
+expect 400 "a bad limit -> 400"
+req "$READER_A" POST /v1/ask -d '{"question":"What do comets release near the sun?","collection":"alpha"}'
+expect 200 "/v1/ask answers"
+check "the answer cites comets.md with a route and timings" \
+    jq_ok 'd["citations"][0]["source"] == "comets.md" and "gas" in d["answer"] and d["route"] and d["timings_ms"]["total"] >= 0'
+req "$READER_A" POST /v1/ask -d '{"question":"marmalade launch code","collection":"beta"}'
+expect 403 "key for alpha cannot ask about beta"
+req "$READER_A" POST /v1/ask -d '{"question":"marmalade launch code","collection":"alpha"}'
+check "asking alpha never cites beta's documents" \
+    jq_ok 'all(c["source"] != "b.txt" for c in d["citations"]) and "marmalade" not in d["answer"]'
+req "$READER_A" POST /v1/ask -d '{"question":"x","collection":"alpha","stream":true}'
+expect 501 "/v1/ask with stream: true -> 501 until streaming lands"
+req "$READER_A" POST /v1/ask -d '{"question":["x"]}'
+expect 400 "/v1/ask with a wrong type -> 400"
+req "$READER_A" POST /v1/chat/completions -d '{"model":"alpha","messages":[]}'
+expect 501 "/v1/chat/completions -> 501 until it is wired"
+req "" GET /healthz
+expect 200 "the server keeps serving after bad input"
+req "$READER_A" POST /v1/search -d '{"query":"icy comets","collection":"alpha"}'
+check "search still works after bad input" jq_ok 'd["hits"][0]["citation"]["source"] == "comets.md"'
+req "" GET /metrics
+expect 200 "GET /metrics -> 200"
+check "metrics count requests by route and status" \
+    grep -q 'frugal_http_requests_total{route="/v1/search",method="POST",status="200"}' "$T/body"
+check "metrics have latency histograms" \
+    grep -q 'frugal_http_request_duration_seconds_bucket{route="/v1/search",method="POST",le="+Inf"}' "$T/body"
+check "metrics have the in-flight gauge" grep -q '^frugal_http_requests_in_flight ' "$T/body"
+
+# ---- admin deletes a collection ----
+req "$ADMIN" DELETE /v1/collections/beta
+expect 200 "admin deletes collection beta"
+req "$NEWKEY" POST /v1/search -d '{"query":"marmalade","collection":"beta"}'
+expect 404 "searching a deleted collection -> 404"
+
+# ---- shutdown ----
+kill -TERM "$PID"
+rc=0
+wait "$PID" || rc=$?
+PID=
+check "SIGTERM stops the server with exit status 0" test "$rc" = 0
+check "the server logged request ids" grep -q 'req-.* POST /v1/search 200' "$T/server.err"
+check "the store is consistent after shutdown" test "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok
+
+# ---- the OpenAPI file documents every route ----
+if bash "$here/check_openapi.sh" > "$T/openapi.out" 2>&1; then
+    ok "docs/openapi.yaml documents every route of app/server/server.c"
+else
+    notok "docs/openapi.yaml documents every route of app/server/server.c"
+    sed 's/^/#   /' "$T/openapi.out"
+fi
+
+echo "$passed passed, $failed failed"
+if [ "$failed" = 0 ]; then
+    rm -rf "$T"
+    exit 0
+fi
+echo "# kept $T"
+exit 1

@@ -1,0 +1,350 @@
+/*
+ * test_answer.c - unit tests of src/answer/extract.c and compress.c: the question types, the
+ * sentence picked on small hand-made passages, number/date/name spans, citation offsets checked
+ * by slicing the document text, the confidence's range and its growth with evidence, the
+ * compression budget, and the token counter (rules, and against BERT's WordPiece when the shared
+ * fixtures are there).
+ */
+#include "testutil.h"
+
+#include "answer/compress.h"
+#include "answer/extract.h"
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/fs.h"
+#include "text/utf8.h"
+#include "text/wordpiece.h"
+
+static struct xans *new_xans(void)
+{
+    struct xans *x = NULL;
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(xans_new(NULL, &x, &e), FRUGAL_OK);
+    return x;
+}
+
+static struct xans_chunk chunk_of(const char *text, int64_t doc, int64_t char_start, double score)
+{
+    struct xans_chunk c = {.text = text, .len = strlen(text), .document_id = doc,
+                           .chunk_id = doc * 10, .char_start = char_start, .score = score};
+    return c;
+}
+
+/* Runs the extractor; returns the answer sentence as a new string (or NULL), span in *span. */
+static char *answer_of(struct xans *x, const char *q, const struct xans_chunk *chunks, size_t n,
+                       struct xans_result *r, char **span)
+{
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(xans_run(x, q, chunks, n, r, &e), FRUGAL_OK);
+    if (r->best >= r->n_sentences)
+        return NULL;
+    const struct xans_sentence *s = &r->sentences[r->best];
+    const char *t = chunks[s->chunk].text;
+    if (span != NULL)
+        *span = s->has_span ? frugal_strndup(t + s->span_start, s->span_end - s->span_start)
+                            : NULL;
+    return frugal_strndup(t + s->byte_start, s->byte_end - s->byte_start);
+}
+
+static void test_question_types(void **state)
+{
+    (void)state;
+    assert_int_equal(xans_question_type("How many moons does Mars have?"), XANS_Q_NUMBER);
+    assert_int_equal(xans_question_type("how much did it cost"), XANS_Q_NUMBER);
+    assert_int_equal(xans_question_type("What percentage of voters agreed?"), XANS_Q_NUMBER);
+    assert_int_equal(xans_question_type("When did the war end?"), XANS_Q_DATE);
+    assert_int_equal(xans_question_type("In what year was it built?"), XANS_Q_DATE);
+    assert_int_equal(xans_question_type("Which century saw the change?"), XANS_Q_DATE);
+    assert_int_equal(xans_question_type("Who wrote Hamlet?"), XANS_Q_PERSON);
+    assert_int_equal(xans_question_type("Where is the Louvre?"), XANS_Q_PLACE);
+    assert_int_equal(xans_question_type("What is a lattice?"), XANS_Q_OTHER);
+    assert_int_equal(xans_question_type(""), XANS_Q_OTHER);
+}
+
+static const char *const tower =
+    "The Eiffel Tower is a wrought-iron lattice tower in Paris. It was designed by the company "
+    "of Gustave Eiffel. Construction finished in 1889 for the World's Fair. The tower is 330 "
+    "metres tall.";
+
+static void test_picks_sentence_and_spans(void **state)
+{
+    (void)state;
+    struct xans *x = new_xans();
+    struct xans_result r;
+    xans_result_init(&r);
+    struct xans_chunk c = chunk_of(tower, 1, 0, 5.0);
+    char *span = NULL;
+
+    char *a = answer_of(x, "When was construction of the tower finished?", &c, 1, &r, &span);
+    assert_string_equal(a, "Construction finished in 1889 for the World's Fair.");
+    assert_non_null(span);
+    assert_string_equal(span, "1889");
+    frugal_free(a);
+    frugal_free(span);
+
+    a = answer_of(x, "How tall is the tower?", &c, 1, &r, &span);
+    assert_string_equal(a, "The tower is 330 metres tall.");
+    assert_string_equal(span, "330");
+    frugal_free(a);
+    frugal_free(span);
+
+    a = answer_of(x, "Whose company designed the tower?", &c, 1, &r, &span);
+    assert_string_equal(a, "It was designed by the company of Gustave Eiffel.");
+    assert_string_equal(span, "Gustave Eiffel");
+    frugal_free(a);
+    frugal_free(span);
+
+    /* an untyped question: the sentence, no span */
+    a = answer_of(x, "What material is the lattice made of?", &c, 1, &r, &span);
+    assert_string_equal(a, "The Eiffel Tower is a wrought-iron lattice tower in Paris.");
+    assert_null(span);
+    frugal_free(a);
+
+    /* nothing to match: no answer, not an error */
+    a = answer_of(x, "the of and", &c, 1, &r, &span);
+    assert_null(a);
+    assert_true(r.confidence == 0.0);
+    xans_result_release(&r);
+    xans_free(x);
+}
+
+static void test_number_and_date_cues(void **state)
+{
+    (void)state;
+    struct xans *x = new_xans();
+    struct xans_result r;
+    xans_result_init(&r);
+    /* both sentences mention the colony; only one has a number, only one a date */
+    struct xans_chunk c = chunk_of(
+        "The colony was founded on 4 July 1776 by settlers. The colony grew to 2.5 million "
+        "people. The colony is famous for its harbour.",
+        1, 0, 3.0);
+    char *span = NULL;
+    char *a = answer_of(x, "How many people lived in the colony?", &c, 1, &r, &span);
+    assert_string_equal(a, "The colony grew to 2.5 million people.");
+    assert_string_equal(span, "2.5 million");
+    frugal_free(a);
+    frugal_free(span);
+    a = answer_of(x, "When was the colony founded?", &c, 1, &r, &span);
+    assert_string_equal(a, "The colony was founded on 4 July 1776 by settlers.");
+    assert_string_equal(span, "4 July 1776");
+    frugal_free(a);
+    frugal_free(span);
+    xans_result_release(&r);
+    xans_free(x);
+}
+
+/* The code points [start, end) of s as a new string. */
+static char *slice_chars(const char *s, int64_t start, int64_t end)
+{
+    size_t len = strlen(s);
+    size_t at = 0;
+    int64_t cp = 0;
+    size_t b0 = len;
+    size_t b1 = len;
+    while (at <= len) {
+        if (cp == start)
+            b0 = at;
+        if (cp == end) {
+            b1 = at;
+            break;
+        }
+        if (at == len)
+            break;
+        size_t adv = 1;
+        utf8_decode(s + at, len - at, &adv);
+        at += adv;
+        cp++;
+    }
+    assert_true(b0 <= b1 && b1 <= len);
+    return frugal_strndup(s + b0, b1 - b0);
+}
+
+static void test_citation_offsets(void **state)
+{
+    (void)state;
+    /* a document whose second chunk starts after non-ASCII text; chunks overlap by a sentence */
+    const char *doc = "Café culture began in Vienna. Élan vital is a phrase.\n\n"
+                      "Élan vital is a phrase. The first coffee house in Vienna opened in 1685. "
+                      "Tea came later.";
+    const char *c0 = "Café culture began in Vienna. Élan vital is a phrase.";
+    const char *c1 = strstr(doc, "Élan vital is a phrase. The");
+    int64_t c1_start = (int64_t)utf8_count(doc, (size_t)(c1 - doc));
+    struct xans_chunk chunks[2] = {chunk_of(c0, 7, 0, 2.0), chunk_of(c1, 7, c1_start, 1.5)};
+    struct xans *x = new_xans();
+    struct xans_result r;
+    xans_result_init(&r);
+    char *a = answer_of(x, "When did the first coffee house in Vienna open?", chunks, 2, &r, NULL);
+    assert_string_equal(a, "The first coffee house in Vienna opened in 1685.");
+    const struct xans_sentence *s = &r.sentences[r.best];
+    char *sl = slice_chars(doc, s->char_start, s->char_end);
+    assert_string_equal(sl, a);
+    /* the overlapping sentence is kept once, at its first occurrence */
+    size_t elan = 0;
+    for (size_t i = 0; i < r.n_sentences; i++) {
+        char *t = slice_chars(doc, r.sentences[i].char_start, r.sentences[i].char_end);
+        elan += strcmp(t, "Élan vital is a phrase.") == 0;
+        frugal_free(t);
+    }
+    assert_int_equal(elan, 2); /* two distinct places in the document, both real */
+    frugal_free(sl);
+    frugal_free(a);
+    xans_result_release(&r);
+    xans_free(x);
+}
+
+static void test_confidence(void **state)
+{
+    (void)state;
+    double f[XANS_N_FEATURES] = {0};
+    double lo = xans_confidence(f);
+    assert_true(lo > 0.0 && lo < 1.0);
+    for (size_t i = 0; i < XANS_N_FEATURES; i++)
+        f[i] = 1.0;
+    double hi = xans_confidence(f);
+    assert_true(hi > 0.0 && hi < 1.0);
+
+    struct xans *x = new_xans();
+    struct xans_result r;
+    xans_result_init(&r);
+    /* strong evidence: one sentence matches every term, the other chunk scores far lower */
+    struct xans_chunk strong[2] = {
+        chunk_of("The Nile flows north into the Mediterranean Sea.", 1, 0, 10.0),
+        chunk_of("Rivers carry sediment.", 2, 0, 1.0)};
+    /* weak evidence: two chunks of equal score, each matching part of the question */
+    struct xans_chunk weak[2] = {chunk_of("The Nile is long.", 1, 0, 5.0),
+                                 chunk_of("Some seas are salty.", 2, 0, 5.0)};
+    const char *q = "Into which sea does the Nile flow north?";
+    char *a = answer_of(x, q, strong, 2, &r, NULL);
+    double c_strong = r.confidence;
+    frugal_free(a);
+    a = answer_of(x, q, weak, 2, &r, NULL);
+    double c_weak = r.confidence;
+    frugal_free(a);
+    assert_true(c_strong > 0.0 && c_strong < 1.0);
+    assert_true(c_weak > 0.0 && c_weak < 1.0);
+    assert_true(c_strong > c_weak);
+    xans_result_release(&r);
+    xans_free(x);
+}
+
+static void test_compression(void **state)
+{
+    (void)state;
+    static const char *const filler =
+        "Filler sentence number %d talks about nothing in particular at some length here.";
+    struct buf text;
+    buf_init(&text, 0);
+    for (int i = 0; i < 20; i++) {
+        if (i == 13)
+            assert_int_equal(buf_puts(&text, "The secret code of the vault is 4711. "), FRUGAL_OK);
+        assert_int_equal(buf_printf(&text, filler, i), FRUGAL_OK);
+        assert_int_equal(buf_putc(&text, ' '), FRUGAL_OK);
+    }
+    struct xans_chunk c = chunk_of(text.ptr, 1, 0, 4.0);
+    c.len = text.len - 1;
+    struct xans *x = new_xans();
+    struct xans_result r;
+    xans_result_init(&r);
+    char *a = answer_of(x, "What is the secret code of the vault?", &c, 1, &r, NULL);
+    assert_string_equal(a, "The secret code of the vault is 4711.");
+    bool *sel = frugal_calloc(r.n_sentences, sizeof *sel);
+    assert_non_null(sel);
+    size_t whole = compress_tokens_whole(&c, 1, 5);
+    for (size_t budget = 10; budget <= 80; budget += 35) {
+        size_t used = compress_select(&c, &r, budget, sel);
+        assert_true(used <= budget);
+        assert_true(sel[r.best]);
+        struct buf out;
+        buf_init(&out, 0);
+        assert_int_equal(compress_render(&c, 1, &r, sel, &out), FRUGAL_OK);
+        assert_non_null(strstr(out.ptr, "The secret code of the vault is 4711."));
+        size_t tokens = compress_count_tokens(out.ptr, out.len);
+        assert_true(tokens <= budget + 8); /* separators " ... " cost a little */
+        assert_true(tokens < whole);
+        buf_release(&out);
+    }
+    /* a budget below the best sentence still keeps it, alone */
+    size_t used = compress_select(&c, &r, 1, sel);
+    assert_true(sel[r.best]);
+    assert_int_equal(used, compress_count_tokens("The secret code of the vault is 4711.", 37));
+    size_t n_sel = 0;
+    for (size_t i = 0; i < r.n_sentences; i++)
+        n_sel += sel[i];
+    assert_int_equal(n_sel, 1);
+    frugal_free(sel);
+    frugal_free(a);
+    xans_result_release(&r);
+    xans_free(x);
+    buf_release(&text);
+}
+
+static size_t count(const char *s)
+{
+    return compress_count_tokens(s, strlen(s));
+}
+
+static void test_token_counter(void **state)
+{
+    (void)state;
+    assert_int_equal(count(""), 0);
+    assert_int_equal(count("   "), 0);
+    assert_int_equal(count("hello world"), 2);
+    assert_int_equal(count("a, b."), 4);
+    assert_int_equal(count("1234567"), 3);
+    assert_int_equal(count("internationalization"), 4);
+    assert_int_equal(count("one\n\n\ntwo"), 3);
+    assert_int_equal(count("数据库"), 3);
+    assert_true(count("naïveté") >= 2);
+
+    /* against BERT's WordPiece on real prose, when the shared fixtures are there */
+    char path[512];
+    snprintf(path, sizeof path, "%s/fixtures/bert-base-uncased-vocab/vocab.txt",
+             test_shared_dir());
+    struct buf vocab;
+    struct err e;
+    err_clear(&e);
+    buf_init(&vocab, 0);
+    if (fs_read_file(path, 0, &vocab, &e) != FRUGAL_OK) {
+        buf_release(&vocab);
+        return;
+    }
+    struct wp_tokenizer *tok = NULL;
+    assert_int_equal(wp_new_from_vocab(vocab.ptr, vocab.len, NULL, &tok, &e), FRUGAL_OK);
+    struct wp_encoding enc;
+    wp_encoding_init(&enc);
+    const char *prose[] = {
+        tower,
+        "A honey bee colony has one queen. Worker bees collect nectar from flowers. A strong "
+        "colony holds about 60,000 bees in summer.",
+        "The 1973 oil crisis began in October 1973 when the members of the Organization of Arab "
+        "Petroleum Exporting Countries proclaimed an oil embargo. By the end of the embargo in "
+        "March 1974, the price of oil had risen from US$3 per barrel to nearly $12 globally."};
+    for (size_t i = 0; i < sizeof prose / sizeof prose[0]; i++) {
+        enc.n = 0;
+        assert_int_equal(wp_tokenize(tok, prose[i], strlen(prose[i]), 0, &enc), FRUGAL_OK);
+        double ratio = (double)count(prose[i]) / (double)enc.n;
+        if (ratio < 0.8 || ratio > 1.25)
+            fail_msg("prose %zu: %zu approximate tokens vs %zu WordPiece", i, count(prose[i]),
+                     enc.n);
+    }
+    wp_encoding_release(&enc);
+    wp_free(tok);
+    buf_release(&vocab);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_question_types),
+        cmocka_unit_test(test_picks_sentence_and_spans),
+        cmocka_unit_test(test_number_and_date_cues),
+        cmocka_unit_test(test_citation_offsets),
+        cmocka_unit_test(test_confidence),
+        cmocka_unit_test(test_compression),
+        cmocka_unit_test(test_token_counter),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
