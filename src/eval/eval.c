@@ -5,7 +5,8 @@
  * What: reads a collection's documents, queries and graded judgements, ingests the documents
  * into a collection of the database, runs every judged query through frugal_search (BM25,
  * dense or hybrid as params->mode says; the last two need params->embedder or a collection that
- * has one; one hit per document, top 100) and reports nDCG@10, Recall@100, MRR@10 and per-query latency.
+ * has one; one hit per document, top 100) and reports nDCG@10, Recall@100, MRR@10 and
+ * per-query latency.
  *
  * How: this module is a CLIENT of the public API, a layer above src/frugal.c: it ingests with
  * frugal_ingest_buffer, counts documents with frugal_collection_list, searches with
