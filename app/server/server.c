@@ -58,6 +58,8 @@ static const struct route routes[] = {
     {"GET", "/healthz", -1, api_healthz},
     {"GET", "/readyz", -1, api_readyz},
     {"GET", "/metrics", -1, api_metrics},
+    {"GET", "/", -1, api_web_index},
+    {"GET", "/web/{file}", -1, api_web_file},
     {"GET", "/v1/collections", FRUGAL_KEY_READER, api_collections_list},
     {"POST", "/v1/collections", FRUGAL_KEY_ADMIN, api_collections_create},
     {"GET", "/v1/collections/{name}", FRUGAL_KEY_READER, api_collections_get},
@@ -447,6 +449,11 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct conn_st
     MHD_add_response_header(r, "X-Request-Id", s->request_id);
     if (rs->allow != NULL)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rs->allow);
+    if (rs->cache_control != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, rs->cache_control);
+    if (rs->etag != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, rs->etag);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (retry_after)
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rs->status, r);

@@ -69,6 +69,8 @@ struct response {
     size_t body_len;
     const char *content_type;  /* static */
     const char *allow;         /* Allow header for 405, static */
+    const char *cache_control; /* Cache-Control header or NULL; static */
+    const char *etag;          /* ETag header or NULL; static */
 };
 
 typedef void (*api_handler)(struct request *rq, struct response *rs);
@@ -125,6 +127,21 @@ void api_embeddings(struct request *rq, struct response *rs);
 void api_models(struct request *rq, struct response *rs);
 void api_ask(struct request *rq, struct response *rs);
 void api_chat_completions(struct request *rq, struct response *rs);
+
+/* api_web.c: the web UI (web/), embedded at build time; no key needed. */
+void api_web_index(struct request *rq, struct response *rs);
+void api_web_file(struct request *rq, struct response *rs);
+
+/* The embedded files of web/, generated into $(BUILD)/gen/web_assets.c by scripts/embed-web. */
+struct web_asset {
+    const char *name;          /* file name under web/, "app.js" */
+    const char *content_type;
+    const unsigned char *data; /* (len) bytes, followed by a NUL */
+    size_t len;
+    const char *etag;          /* "\"<crc>-<size>\"" */
+};
+extern const struct web_asset web_assets[];
+extern const size_t web_n_assets;
 
 void api_keys_list(struct request *rq, struct response *rs);
 void api_keys_create(struct request *rq, struct response *rs);

@@ -144,6 +144,8 @@ check "documents list pages (limit 1 gives next_offset 1)" jq_ok 'len(d["documen
 DOC=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["documents"][0]["id"])' "$T/body")
 req "$READER_A" GET "/v1/collections/alpha/documents/$DOC"
 check "documents get returns the document" jq_ok "d['id'] == $DOC and d['source'] == 'notes/whales.txt'"
+check "documents get returns its extracted text, which hits' offsets point into" \
+    jq_ok "d['text'].startswith('Blue whales are the largest animals')"
 req "$READER_A" GET /v1/collections/alpha
 check "collection get counts 2 documents" jq_ok 'd["documents"] == 2'
 
@@ -270,6 +272,24 @@ check "metrics count requests by route and status" \
 check "metrics have latency histograms" \
     grep -q 'frugal_http_request_duration_seconds_bucket{route="/v1/search",method="POST",le="+Inf"}' "$T/body"
 check "metrics have the in-flight gauge" grep -q '^frugal_http_requests_in_flight ' "$T/body"
+
+# ---- the web UI (embedded at build time; no key) ----
+req "" GET /
+expect 200 "GET / serves the web UI without a key"
+check "the page is text/html with Cache-Control no-cache and an ETag" sh -c \
+    "grep -qi '^Content-Type: text/html' '$T/headers' && grep -qi '^Cache-Control: no-cache' '$T/headers' && grep -qi '^ETag: \"' '$T/headers'"
+check "the page loads the script and the style" sh -c "grep -q '/web/app.js' '$T/body' && grep -q '/web/style.css' '$T/body'"
+req "" GET /web/app.js
+check "GET /web/app.js is text/javascript" sh -c "test $CODE = 200 && grep -qi '^Content-Type: text/javascript' '$T/headers'"
+ETAG=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *//p' "$T/headers" | tr -d '\r')
+req "" GET /web/app.js -H "If-None-Match: $ETAG"
+expect 304 "a matching If-None-Match -> 304"
+req "" GET /web/style.css
+check "GET /web/style.css is text/css" sh -c "test $CODE = 200 && grep -qi '^Content-Type: text/css' '$T/headers'"
+req "" GET /web/nothing.js
+expect 404 "an unknown web file -> 404"
+req "" GET /web/..%2Fserver.c
+expect 404 "a web path with ../ -> 404"
 
 # ---- admin deletes a collection ----
 req "$ADMIN" DELETE /v1/collections/beta
