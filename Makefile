@@ -15,6 +15,9 @@ LIB_SRC := $(wildcard src/*.c src/*/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC := $(wildcard app/cli/*.c app/server/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+# The web UI (web/) is compiled into the binary: scripts/embed-web turns the files into a table.
+WEB_FILES := $(sort $(wildcard web/*.html web/*.js web/*.css))
+WEB_OBJ := $(BUILD)/gen/web_assets.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -26,7 +29,7 @@ BIN_DIR := $(BUILD)/bin
 LIB_DIR := $(BUILD)/lib
 endif
 
-.PHONY: all setup setup-bench test test-unit test-cli test-api test-asan fuzz fuzz-smoke demo bench-bm25 bench-bm25-scale bench-chunking bench-ann bench-embed bench-glove bench-squad bench-hybrid clean help \
+.PHONY: all setup setup-bench test test-unit test-cli test-api test-browser test-asan fuzz fuzz-smoke demo bench-bm25 bench-bm25-scale bench-chunking bench-ann bench-embed bench-glove bench-squad bench-hybrid bench-scarcity clean help \
         check-symbols format
 
 all: $(LIB_DIR)/libfrugal.a $(LIB_DIR)/libfrugal.so $(BIN_DIR)/frugal frugal.pc
@@ -37,14 +40,16 @@ help:
 	@echo "make demo       set up, build, ingest the PostgreSQL 15 manual, run example searches"
 	@echo "make test       set up, build, run unit, CLI, symbol and fuzz-smoke tests"
 	@echo "make test-api   the HTTP server's black-box tests over loopback (tests/api/run.sh)"
+	@echo "make test-browser  the web UI's end-to-end tests in headless Chromium (tests/browser)"
 	@echo "make test-asan  the unit, CLI and API tests under ASan + UBSan"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60) each"
 	@echo "make bench-bm25 SciFact and Cranfield: frugal vs Xapian, written to BENCHMARKS.md"
-	@echo "make bench-bm25-scale  1M passages: frugal vs Xapian vs FTS5 speed, build, size (~20 min)"
+	@echo "make bench-bm25-scale  1M passages: frugal vs Xapian vs FTS5 speed, build, size (~25 min)"
 	@echo "make bench-chunking  BM25 quality by chunk size, written to BENCHMARKS.md"
 	@echo "make bench-glove     GloVe sentence vectors: SciFact nDCG@10 per weighting, written to BENCHMARKS.md"
 	@echo "make bench-hybrid    hybrid vs BM25 vs dense (GloVe) nDCG@10 on SciFact, written to BENCHMARKS.md"
 	@echo "make bench-squad     extractive answers on SQuAD v1.1 dev (support, CPU share, context), written to BENCHMARKS.md"
+	@echo "make bench-scarcity  router vs always-generate against a 2-slot loopback generator, written to BENCHMARKS.md"
 
 setup:
 	@bash scripts/setup
@@ -71,9 +76,16 @@ $(LIB_DIR)/libfrugal.so: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-soname,libfrugal.so.0 -Wl,--version-script=src/frugal.map -o $@ $^ $(LIBS_ALL)
 
-$(BIN_DIR)/frugal: $(CLI_OBJ) $(LIB_DIR)/libfrugal.a
+$(BUILD)/gen/web_assets.c: $(WEB_FILES) scripts/embed-web
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $(CLI_OBJ) $(LIB_DIR)/libfrugal.a $(LIBS_ALL)
+	bash scripts/embed-web $@ $(WEB_FILES)
+
+$(WEB_OBJ): $(BUILD)/gen/web_assets.c app/server/server.h
+	$(CC) $(CFLAGS_ALL) -Iapp/server -c $< -o $@
+
+$(BIN_DIR)/frugal: $(CLI_OBJ) $(WEB_OBJ) $(LIB_DIR)/libfrugal.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(CLI_OBJ) $(WEB_OBJ) $(LIB_DIR)/libfrugal.a $(LIBS_ALL)
 
 frugal.pc: frugal.pc.in Makefile
 	sed -e 's|@PREFIX@|$(or $(PREFIX),/usr/local)|' -e 's|@VERSION@|0.1.0|' \
@@ -84,15 +96,26 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_DIR)/libfrugal.a tests/unit/testutil.h
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(LIB_DIR)/libfrugal.a $(LIBS_ALL) \
 	    $(shell pkg-config --libs cmocka)
 
+# test_bm25 runs twice: once with the default MaxScore traversal, once with block-max WAND, so that
+# both stay exact.
 test-unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do \
-	    echo "== $$t"; FRUGAL_TEST_DATA=tests/data $$t || fail=1; done; exit $$fail
+	    echo "== $$t"; FRUGAL_TEST_DATA=tests/data $$t || fail=1; done; \
+	    echo "== $(BUILD)/tests/test_bm25 (FRUGAL_BM25_WAND=1)"; \
+	    FRUGAL_BM25_WAND=1 FRUGAL_TEST_DATA=tests/data $(BUILD)/tests/test_bm25 || fail=1; exit $$fail
 
 test-cli: $(BIN_DIR)/frugal
 	@FRUGAL_BIN=$(abspath $(BIN_DIR)/frugal) bash tests/cli/run.sh
 
 test-api: $(BIN_DIR)/frugal
 	@FRUGAL_BIN=$(abspath $(BIN_DIR)/frugal) bash tests/api/run.sh
+
+# Debian's chromium driven by playwright-core (pinned in tests/browser/package-lock.json; it never
+# downloads a browser). Screenshots go to build/browser/.
+test-browser: $(BIN_DIR)/frugal
+	@npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	@FRUGAL_BIN=$(abspath $(BIN_DIR)/frugal) SCREENSHOT_DIR=$(abspath build/browser) \
+	    node tests/browser/e2e.mjs
 
 check-symbols: $(LIB_DIR)/libfrugal.a
 	@bash scripts/check-symbols $(LIB_DIR)/libfrugal.a
@@ -102,6 +125,7 @@ test: setup
 	$(MAKE) test-unit
 	$(MAKE) test-cli
 	$(MAKE) test-api
+	$(MAKE) test-browser
 	$(MAKE) check-symbols
 	$(MAKE) fuzz-smoke
 	$(MAKE) test-asan
@@ -161,6 +185,10 @@ bench-glove: setup-bench
 	bash scripts/setup --glove
 	$(MAKE) all
 	bash bench/glove.sh
+
+bench-scarcity:
+	$(MAKE) all
+	bash bench/scarcity.sh
 
 bench-squad: setup-bench
 	$(MAKE) all

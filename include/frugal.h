@@ -519,11 +519,28 @@ bool frugal_key_allows(const frugal_key_info *info, const char *name);
  * logistic model fitted on SQuAD v1.1 (BENCHMARKS.md). */
 
 typedef enum frugal_ask_mode {
-    FRUGAL_ASK_AUTO = 0,       /* the router decides (default); for now: extractive, flagged
-                                  "generator unavailable" when below min_confidence */
+    FRUGAL_ASK_AUTO = 0,       /* the router decides (default; policy below) */
     FRUGAL_ASK_EXTRACTIVE = 1, /* always the extractive answer */
-    FRUGAL_ASK_GENERATE = 2,   /* always a generator: FRUGAL_EUNSUPPORTED until one exists */
+    FRUGAL_ASK_GENERATE = 2,   /* always a generator (FRUGAL_EUNSUPPORTED when none is
+                                  attached); falls back to the extractive answer when every
+                                  generator fails */
 } frugal_ask_mode;
+
+/* The router (mode AUTO): (1) a fresh cached generated answer for the same normalized question
+ * in the collection -> route "cache"; (2) the extractive answer when its confidence clears the
+ * threshold (min_confidence, raised by 0.15 for comparison, explanation or multi-part
+ * questions), or when no generator can take the question: none attached, every circuit open,
+ * every generator at its capacity, or the collection's budget would be exceeded; the reason
+ * then starts "generator unavailable: "; (3) otherwise the attached generators in order
+ * (failover) with the compressed context as numbered sources; their [n] citations are checked
+ * (numbers pointing at no source are removed) and mapped to chunks. When generation fails the
+ * extractive answer is returned with a reason starting "generator unavailable: ". Generated
+ * answers are cached (SQLite, schema 5) and dropped when a document they used changes or goes,
+ * after a TTL of 7 days, or least recently used past 10,000 entries per collection. */
+
+/* Receives generated text as it streams (borrowed for the call, not NUL-terminated, citations
+ * not yet checked). Return 0 to go on, non-zero to stop the generation. */
+typedef int (*frugal_delta_fn)(void *ctx, const char *text, size_t len);
 
 /* The confidence threshold at which the router answers on the CPU: the lowest whose answer
  * support is >= 90% on the fitting half of SQuAD v1.1 dev (BENCHMARKS.md, squad). */
@@ -540,6 +557,10 @@ typedef struct frugal_ask_params {
                                       FRUGAL_ASK_DEFAULT_BUDGET) */
     const frugal_filter *filters;  /* as frugal_search_params (AND) */
     size_t n_filters;
+    frugal_delta_fn on_delta;      /* optional: stream the generated text */
+    void *delta_ctx;
+    bool no_cache;                 /* neither read nor write the answer cache */
+    int max_tokens;                /* generated tokens at most (default 0 = 512) */
 } frugal_ask_params;
 void frugal_ask_default_params(frugal_ask_params *params);
 
@@ -562,13 +583,14 @@ typedef struct frugal_answer_timings {
     double extract_ms;      /* sentence scoring, span, confidence, compression */
     double generate_ms;     /* 0 on the extractive route */
     double total_ms;
+    double cache_ms;        /* the cache lookup (and store after a generation) */
 } frugal_answer_timings;
 
 typedef struct frugal_answer {
     char *text;             /* the answer; "" when nothing was retrieved */
     char *span;             /* a short span of text that answers exactly (a number, a date, a
                                name), NULL when no answer-type cue located one */
-    const char *route;      /* static: "extractive" (later "generate", "cache") */
+    const char *route;      /* static: "extractive", "generate" or "cache" */
     char *reason;           /* why this route, one line */
     double confidence;      /* in [0, 1]: the estimated chance that text answers the question */
     frugal_citation *citations; /* citations[0] is the answer sentence; then supporting ones */
@@ -580,16 +602,72 @@ typedef struct frugal_answer {
                                   tokens) */
     size_t context_tokens_full;/* the same for the top-5 chunks sent whole */
     double cost_cpu_ms;        /* CPU time of this answer in this thread */
-    double cost_usd;           /* generator cost (0 on the extractive route) */
+    double cost_usd;           /* the tokens at the generator's prices plus cost_cpu_ms at the
+                                  CPU-hour price, from $FRUGAL_PRICES (price table format in
+                                  src/answer/cost.h; the currency is the table's) */
+    char *generator;           /* the generator that answered (route "generate", or "cache":
+                                  the one that answered then), else NULL */
+    size_t citations_removed;  /* [n] in the generated text that pointed at no source */
 } frugal_answer;
 
 /* Answers `question` (borrowed) from a collection. *out is owned by the caller (free with
  * frugal_answer_free); it is set on success only. A question that retrieves nothing gets an
  * answer with text "" and confidence 0, not an error. FRUGAL_EUNSUPPORTED for mode GENERATE
- * ("no generator configured"). params may be NULL for defaults. */
+ * without an attached generator ("no generator configured"). params may be NULL for defaults.
+ * On the generate route citations are the sources the text cites ([n] = citations in source
+ * order, snippet = the compressed text the generator saw). */
 frugal_status frugal_ask(frugal_db *db, const char *question, const frugal_ask_params *params,
                          frugal_answer **out);
 void frugal_answer_free(frugal_answer *answer);
+
+/* ---- Generators ------------------------------------------------------------------------------ */
+
+/* An LLM generator for frugal_ask: an OpenAI-compatible /v1/chat/completions server (llama.cpp,
+ * Ollama, vLLM, OpenAI) or AWS Bedrock Converse, with timeouts, retries on 429/5xx, a circuit
+ * breaker (open after failure_threshold consecutive failures, one probe after cooldown_ms) and
+ * live health figures the router reads. Safe to share between threads and handles. */
+typedef struct frugal_generator frugal_generator;
+
+typedef struct frugal_generator_params {
+    int capacity;           /* concurrent requests it serves well; the router sends none beyond
+                               (default 0 = unknown, no limit) */
+    int failure_threshold;  /* default 3 */
+    long cooldown_ms;       /* default 30000 */
+    long timeout_ms;        /* whole call, retries included (default 120000) */
+    int max_retries;        /* on 429/5xx (default 2) */
+} frugal_generator_params;
+void frugal_generator_default_params(frugal_generator_params *params);
+
+/* A generator from a spec: "openai:MODEL@URL" (URL as for _open_openai; the API key from
+ * $FRUGAL_GEN_API_KEY or $OPENAI_API_KEY) or "bedrock:MODEL@REGION" (credentials from the
+ * AWS_* environment). params may be NULL. *out is owned (frugal_generator_free); NULL on
+ * failure (FRUGAL_EINVAL for a malformed spec or missing setting). */
+frugal_status frugal_generator_open(const char *spec, const frugal_generator_params *params,
+                                    frugal_generator **out);
+/* url: "http://host:port" (a "/v1" suffix or a full ".../chat/completions" URL also work);
+ * api_key may be NULL. Strings are copied. */
+frugal_status frugal_generator_open_openai(const char *url, const char *model,
+                                           const char *api_key,
+                                           const frugal_generator_params *params,
+                                           frugal_generator **out);
+/* region and model_id required; credentials from $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY,
+ * $AWS_SESSION_TOKEN. */
+frugal_status frugal_generator_open_bedrock(const char *region, const char *model_id,
+                                            const frugal_generator_params *params,
+                                            frugal_generator **out);
+void frugal_generator_free(frugal_generator *gen);
+/* "openai:MODEL" or "bedrock:MODEL": the name the price table uses. */
+const char *frugal_generator_name(const frugal_generator *gen);
+
+/* Attaches gens[0..n) (borrowed: they must outlive db or a later call) as the ordered failover
+ * list frugal_ask uses; n = 0 detaches. Reads the price table from $FRUGAL_PRICES (FRUGAL_EINVAL
+ * with the line in frugal_errmsg when it is malformed). */
+frugal_status frugal_use_generators(frugal_db *db, frugal_generator *const *gens, size_t n);
+
+/* Limits what generated answers of `collection` may cost through this handle (in the price
+ * table's currency); the router answers extractively once the next generation would pass it.
+ * amount < 0 removes the limit. Kept in memory, per handle. */
+frugal_status frugal_set_budget(frugal_db *db, const char *collection, double amount);
 
 /* ---- SQuAD evaluation of the answers ---------------------------------------------------------- */
 

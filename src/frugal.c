@@ -65,7 +65,13 @@ struct frugal_db {
     bool read_only;
     struct keyword_slot *keyword; /* (n_keyword) BM25 indexes opened so far */
     size_t n_keyword;
+    struct answer_state *answer;  /* owned; generators, prices, budgets (src/answer/ask.c) */
 };
+
+struct answer_state **db_answer_state(frugal_db *db)
+{
+    return &db->answer;
+}
 
 const char *frugal_version(void)
 {
@@ -133,6 +139,7 @@ void frugal_close(frugal_db *db)
         if (db->embedders[i].owned)
             frugal_embedder_free(db->embedders[i].e);
     frugal_free(db->embedders);
+    answer_state_free(db->answer);
     store_close(db->st);
     frugal_free(db->path);
     frugal_free(db);

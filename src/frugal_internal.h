@@ -23,4 +23,14 @@ struct err;
 struct store *db_store(frugal_db *db);
 struct err *db_err(frugal_db *db);
 
+/* src/answer/ask.c: the answer subsystem's per-handle state (generators, prices, budgets),
+ * created on first use; frugal_close frees it. */
+struct answer_state;
+struct answer_state **db_answer_state(frugal_db *db);
+void answer_state_free(struct answer_state *s);
+
+/* src/frugal_generator.c: the internal generator behind a public handle (borrowed). */
+struct generator;
+struct generator *gen_of_public(frugal_generator *g);
+
 #endif

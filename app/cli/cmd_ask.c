@@ -3,15 +3,21 @@
  * answer, its route and reason, the confidence, the citations with their text, the timings, the
  * tokens and the cost; or all of it as one JSON object (--json).
  *
- * The answer comes from frugal_ask (frugal.h, Answers). Until a generator is configured the
- * route is always "extractive"; --mode generate fails with "no generator configured".
+ * The answer comes from frugal_ask (frugal.h, Answers). Generators come from --generator SPEC
+ * (repeatable: an ordered failover list) or, without one, from $FRUGAL_GEN_URL and
+ * $FRUGAL_GEN_MODEL when both are set; without any, the route is always "extractive" and
+ * --mode generate fails with "no generator configured". --stream prints the generated text as
+ * it arrives, then the rest of the report.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-enum { OPT_MODE = 0x200, OPT_JSON, OPT_THRESHOLD, OPT_BUDGET };
+enum { OPT_MODE = 0x200, OPT_JSON, OPT_THRESHOLD, OPT_BUDGET, OPT_GENERATOR, OPT_STREAM,
+       OPT_NO_CACHE };
+
+#define ASK_MAX_GENS 8
 
 static const struct option ask_longopts[] = {
     {"collection", required_argument, NULL, 'c'},
@@ -19,6 +25,9 @@ static const struct option ask_longopts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
     {"budget", required_argument, NULL, OPT_BUDGET},
+    {"generator", required_argument, NULL, OPT_GENERATOR},
+    {"stream", no_argument, NULL, OPT_STREAM},
+    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
     {NULL, 0, NULL, 0},
 };
 
@@ -34,8 +43,12 @@ void cmd_ask_help(FILE *out)
           "\n"
           "Options:\n"
           "  -k N                 chunks to retrieve (default 5, at most 100)\n"
-          "  --mode M             auto (default), extractive or generate (needs a generator:\n"
-          "                       none can be configured yet)\n"
+          "  --mode M             auto (default: the router decides), extractive or generate\n"
+          "  --generator SPEC     openai:MODEL@URL or bedrock:MODEL@REGION; repeat for a\n"
+          "                       failover list (default: $FRUGAL_GEN_URL + $FRUGAL_GEN_MODEL\n"
+          "                       when both are set; key from $FRUGAL_GEN_API_KEY)\n"
+          "  --stream             print the generated text as it arrives\n"
+          "  --no-cache           neither read nor write the answer cache\n"
           "  -c, --collection C   the collection (default \"default\")\n"
           "  --threshold X        confidence from which auto answers on the CPU (default 0.72)\n"
           "  --budget N           token budget of the compressed generator context (default\n"
@@ -44,8 +57,10 @@ void cmd_ask_help(FILE *out)
           "                       \"reason\", \"confidence\", \"citations\": [{document_id,\n"
           "                       chunk_id, ordinal, source, ext_id, title, heading_path,\n"
           "                       char_start, char_end, snippet, score}], \"timings_ms\":\n"
-          "                       {retrieve, extract, generate, total}, \"tokens\": {prompt,\n"
-          "                       completion, context, context_full}, \"cost\": {cpu_ms, usd}}\n"
+          "                       {cache, retrieve, extract, generate, total}, \"tokens\": {prompt,\n"
+          "                       completion, context, context_full}, \"cost\": {cpu_ms, usd},\n"
+          "                       \"generator\", \"citations_removed\"}\n"
+          "  Prices: $FRUGAL_PRICES, e.g. \"openai:m 0.5 1.5; cpu-hour 0.04\" (per 1k tokens)\n"
           "  --db PATH, -q/--quiet, -v/--verbose, -h/--help as for every verb\n",
           out);
 }
@@ -81,6 +96,7 @@ static int print_json(const char *question, const frugal_answer *a)
         cJSON_AddItemToArray(cites, o);
     }
     cJSON_AddItemToObject(obj, "citations", cites);
+    cJSON_AddNumberToObject(t, "cache", a->timings_ms.cache_ms);
     cJSON_AddNumberToObject(t, "retrieve", a->timings_ms.retrieve_ms);
     cJSON_AddNumberToObject(t, "extract", a->timings_ms.extract_ms);
     cJSON_AddNumberToObject(t, "generate", a->timings_ms.generate_ms);
@@ -94,12 +110,16 @@ static int print_json(const char *question, const frugal_answer *a)
     cJSON_AddNumberToObject(cost, "cpu_ms", a->cost_cpu_ms);
     cJSON_AddNumberToObject(cost, "usd", a->cost_usd);
     cJSON_AddItemToObject(obj, "cost", cost);
+    cJSON_AddItemToObject(obj, "generator", cli_json_string_or_null(a->generator));
+    cJSON_AddNumberToObject(obj, "citations_removed", (double)a->citations_removed);
     return cli_print_json(obj);
 }
 
-static void print_human(const frugal_answer *a)
+static void print_human(const frugal_answer *a, bool streamed)
 {
-    if (a->text[0] == '\0')
+    if (streamed && strcmp(a->route, "generate") == 0)
+        printf("\n");
+    else if (a->text[0] == '\0')
         printf("(no answer)\n");
     else
         printf("%s\n", a->text);
@@ -118,12 +138,53 @@ static void print_human(const frugal_answer *a)
                (long long)c->chunk_id, (long long)c->char_start, (long long)c->char_end);
         printf("      %s\n", c->snippet);
     }
-    printf("timings     retrieve %.2f ms, extract %.2f ms, total %.2f ms\n",
-           a->timings_ms.retrieve_ms, a->timings_ms.extract_ms, a->timings_ms.total_ms);
+    if (a->generator != NULL)
+        printf("generator   %s\n", a->generator);
+    printf("timings     retrieve %.2f ms, extract %.2f ms, generate %.2f ms, total %.2f ms\n",
+           a->timings_ms.retrieve_ms, a->timings_ms.extract_ms, a->timings_ms.generate_ms,
+           a->timings_ms.total_ms);
     printf("tokens      %zu generated; a generator would get %zu context tokens (top-5 chunks "
            "whole: %zu)\n",
            a->prompt_tokens + a->completion_tokens, a->context_tokens, a->context_tokens_full);
-    printf("cost        %.2f ms CPU, $%.4f\n", a->cost_cpu_ms, a->cost_usd);
+    printf("cost        %.2f ms CPU, %.6f (price table)\n", a->cost_cpu_ms, a->cost_usd);
+}
+
+static int print_delta(void *ctx, const char *text, size_t len)
+{
+    bool *any = ctx;
+    *any = true;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+    return 0;
+}
+
+/* Opens the generators of specs[0..n) or, with none, the one of $FRUGAL_GEN_URL +
+ * $FRUGAL_GEN_MODEL; *n_out may be 0. Returns a CLI exit code. */
+static int open_generators(struct cli *cli, const char *const *specs, size_t n,
+                           frugal_generator **gens, size_t *n_out)
+{
+    *n_out = 0;
+    for (size_t i = 0; i < n; i++) {
+        frugal_status st = frugal_generator_open(specs[i], NULL, &gens[i]);
+        if (st != FRUGAL_OK) {
+            for (size_t j = 0; j < i; j++)
+                frugal_generator_free(gens[j]);
+            fprintf(stderr, "frugal: --generator %s: %s (want openai:MODEL@URL or "
+                            "bedrock:MODEL@REGION)\n", specs[i], frugal_strerror(st));
+            return CLI_EXIT_USAGE;
+        }
+    }
+    *n_out = n;
+    const char *url = getenv("FRUGAL_GEN_URL");
+    const char *model = getenv("FRUGAL_GEN_MODEL");
+    if (n == 0 && url != NULL && url[0] != '\0' && model != NULL && model[0] != '\0') {
+        frugal_status st = frugal_generator_open_openai(url, model, NULL, NULL, &gens[0]);
+        if (st != FRUGAL_OK)
+            return cli_error("FRUGAL_GEN_URL/FRUGAL_GEN_MODEL: cannot open the generator");
+        *n_out = 1;
+    }
+    (void)cli;
+    return CLI_EXIT_OK;
 }
 
 /* The positional arguments joined with spaces, owned (free), or NULL when out of memory. */
@@ -151,6 +212,12 @@ static char *join_args(int argc, char **argv, int first)
 int cmd_ask(struct cli *cli, int argc, char **argv)
 {
     frugal_ask_params params;
+    const char *specs[ASK_MAX_GENS];
+    size_t n_specs = 0;
+    frugal_generator *gens[ASK_MAX_GENS];
+    size_t n_gens = 0;
+    bool stream = false;
+    bool streamed = false;
     bool json = false;
     int64_t n = 0;
     double x = 0.0;
@@ -197,33 +264,60 @@ int cmd_ask(struct cli *cli, int argc, char **argv)
         case OPT_JSON:
             json = true;
             break;
+        case OPT_GENERATOR:
+            if (n_specs == ASK_MAX_GENS)
+                return cli_usage(cli, "at most 8 --generator options");
+            specs[n_specs++] = optarg;
+            break;
+        case OPT_STREAM:
+            stream = true;
+            break;
+        case OPT_NO_CACHE:
+            params.no_cache = true;
+            break;
         default:
             return cli_usage(cli, "unexpected option");
         }
     }
     if (optind >= argc)
         return cli_usage(cli, "wants a question");
+    int rc = open_generators(cli, specs, n_specs, gens, &n_gens);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     char *question = join_args(argc, argv, optind);
+    /* writable only to keep generated answers in the cache */
+    bool read_only = n_gens == 0 || params.no_cache;
+    frugal_db *db = question != NULL ? cli_open_db(cli, read_only) : NULL;
     if (question == NULL)
-        return cli_error("out of memory");
-    frugal_db *db = cli_open_db(cli, true);
-    if (db == NULL) {
-        free(question);
-        return CLI_EXIT_FAIL;
+        rc = cli_error("out of memory");
+    else if (db == NULL)
+        rc = CLI_EXIT_FAIL;
+    frugal_status st = FRUGAL_OK;
+    if (db != NULL && n_gens > 0) {
+        st = frugal_use_generators(db, gens, n_gens);
+        if (st != FRUGAL_OK)
+            rc = cli_fail(db, st);
+    }
+    if (stream && !json) {
+        params.on_delta = print_delta;
+        params.delta_ctx = &streamed;
     }
     frugal_answer *a = NULL;
-    frugal_status st = frugal_ask(db, question, &params, &a);
-    int rc;
-    if (st != FRUGAL_OK) {
-        rc = cli_fail(db, st);
-    } else if (json) {
-        rc = print_json(question, a);
-    } else {
-        print_human(a);
-        rc = CLI_EXIT_OK;
+    if (db != NULL && st == FRUGAL_OK) {
+        st = frugal_ask(db, question, &params, &a);
+        if (st != FRUGAL_OK) {
+            rc = cli_fail(db, st);
+        } else if (json) {
+            rc = print_json(question, a);
+        } else {
+            print_human(a, streamed);
+            rc = CLI_EXIT_OK;
+        }
     }
     frugal_answer_free(a);
     frugal_close(db);
+    for (size_t i = 0; i < n_gens; i++)
+        frugal_generator_free(gens[i]);
     free(question);
     return rc;
 }

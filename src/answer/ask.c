@@ -1,24 +1,29 @@
 /*
  * ask.c - frugal_ask: answers a question from a collection and says how (frugal.h, Answers).
  *
- * What: retrieve the top k chunks with frugal_search (BM25 for now; hybrid retrieval plugs in
- * there), score their sentences with the extractor (extract.h), compress the context a generator
- * would get (compress.h), then route. The router is a stub until the generators land: mode
- * "generate" fails with FRUGAL_EUNSUPPORTED, "extractive" returns the extractive answer, "auto"
- * returns it too and says in `reason` whether the confidence cleared the threshold or the
- * answer is extractive only because no generator is configured ("generator unavailable").
- * Every answer carries its route, reason, confidence, citations (the answer sentence first, then
- * up to two more sentences scoring at least 80% of it), per-stage timings, tokens (0 here),
- * context tokens against the top-5 chunks whole, and its cost in CPU milliseconds.
+ * What: look the question up in the answer cache (cache.h) when a generator is attached;
+ * retrieve the top k chunks with frugal_search, score their sentences with the extractor
+ * (extract.h), compress the context a generator would get (compress.h), then let the router
+ * (router.h) pick the route from the extractive confidence, the retrieval margin, the
+ * question's features, the generators' health and the budget left. The generate route sends
+ * the compressed context, one numbered source per chunk (prompt.h), through the attached
+ * generators in order (gen_failover), checks the [n] citations and maps them to chunks; when
+ * every generator fails the extractive answer goes out instead, flagged "generator
+ * unavailable". Every answer carries its route, reason, confidence, citations, per-stage
+ * timings, tokens, context tokens against the top-5 chunks whole, and its cost (tokens at the
+ * price table's rates plus CPU milliseconds at its CPU-hour rate).
  *
  * How: a layer above src/frugal.c, like src/eval: it uses the public API (frugal_search,
  * frugal_collection_list for the collection's analyzer) and sets the handle's error through
- * frugal_internal.h. Timings use CLOCK_MONOTONIC, the CPU cost CLOCK_THREAD_CPUTIME_ID.
+ * frugal_internal.h, where it also finds its per-handle state (struct answer_state: the
+ * generator list, the price table, the budgets). Timings use CLOCK_MONOTONIC, the CPU cost
+ * CLOCK_THREAD_CPUTIME_ID.
  *
- * Why here and not in frugal.c: the answer path grows (router, cache, generators) and is its own
- * subsystem; frugal.c stays the thin API over storage and search.
+ * Why here and not in frugal.c: the answer path is its own subsystem; frugal.c stays the thin
+ * API over storage and search.
  *
- * Threading: as every call on a frugal_db, one thread per handle; no global state.
+ * Threading: as every call on a frugal_db, one thread per handle. The generators themselves
+ * are thread-safe and may be shared by several handles; the budgets are per handle.
  */
 #include "answer/ask.h"
 
@@ -26,13 +31,57 @@
 #include <string.h>
 #include <time.h>
 
+#include "answer/cache.h"
 #include "answer/compress.h"
+#include "answer/cost.h"
+#include "answer/generator.h"
+#include "answer/prompt.h"
+#include "answer/router.h"
 #include "base/alloc.h"
 #include "frugal_internal.h"
+#include "store/store.h"
 
 #define ASK_MAX_K 100
 #define ASK_WHOLE_CHUNKS 5
 #define ASK_MAX_SUPPORT 2
+#define ASK_MAX_GENERATORS 8
+#define ASK_MAX_BUDGETS 64
+#define ASK_DEFAULT_MAX_TOKENS 512
+#define ASK_PROMPT_OVERHEAD 150 /* tokens of instructions around the sources (estimate) */
+
+struct ask_budget {
+    char name[129];  /* collection */
+    double limit;
+    double spent;
+};
+
+struct answer_state {
+    struct generator *gens[ASK_MAX_GENERATORS]; /* borrowed from frugal_generator handles */
+    size_t n_gens;
+    struct cost_table *prices;                  /* owned; NULL = nothing priced */
+    struct ask_budget budgets[ASK_MAX_BUDGETS];
+    size_t n_budgets;
+    struct cache_opts cache;
+};
+
+void answer_state_free(struct answer_state *s)
+{
+    if (s == NULL)
+        return;
+    frugal_free(s->prices);
+    frugal_free(s);
+}
+
+static struct answer_state *state_of(frugal_db *db, bool create)
+{
+    struct answer_state **slot = db_answer_state(db);
+    if (*slot == NULL && create) {
+        *slot = frugal_calloc(1, sizeof **slot);
+        if (*slot != NULL)
+            cache_default_opts(&(*slot)->cache);
+    }
+    return *slot;
+}
 
 void frugal_ask_default_params(frugal_ask_params *params)
 {
@@ -63,6 +112,7 @@ void frugal_answer_free(frugal_answer *answer)
     frugal_free(answer->text);
     frugal_free(answer->span);
     frugal_free(answer->reason);
+    frugal_free(answer->generator);
     frugal_free(answer);
 }
 
@@ -166,23 +216,313 @@ static frugal_status build_citations(frugal_answer *a, const frugal_results *res
     return FRUGAL_OK;
 }
 
-/* Sets a->reason for the route taken. */
-static frugal_status route_reason(frugal_answer *a, const frugal_ask_params *p, bool retrieved)
+frugal_status frugal_use_generators(frugal_db *db, frugal_generator *const *gens, size_t n)
 {
-    char line[256];
-    if (!retrieved)
-        snprintf(line, sizeof line, "nothing retrieved for the question");
-    else if (p->mode == FRUGAL_ASK_EXTRACTIVE)
-        snprintf(line, sizeof line, "extractive answer requested (confidence %.2f)",
-                 a->confidence);
-    else if (a->confidence >= p->min_confidence)
-        snprintf(line, sizeof line, "confidence %.2f >= threshold %.2f", a->confidence,
-                 p->min_confidence);
+    struct err e;
+    err_clear(&e);
+    if (db == NULL || (n > 0 && gens == NULL))
+        return FRUGAL_EINVAL;
+    if (n > ASK_MAX_GENERATORS)
+        return fail(db, FRUGAL_EINVAL, "at most 8 generators");
+    struct answer_state *s = state_of(db, true);
+    if (s == NULL)
+        return fail(db, FRUGAL_ENOMEM, "out of memory");
+    struct cost_table *t = frugal_malloc(sizeof *t);
+    if (t == NULL)
+        return fail(db, FRUGAL_ENOMEM, "out of memory");
+    frugal_status rc = cost_table_from_env(t, &e);
+    if (rc != FRUGAL_OK) {
+        frugal_free(t);
+        return fail(db, rc, e.msg);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (gen_of_public(gens[i]) == NULL) {
+            frugal_free(t);
+            return fail(db, FRUGAL_EINVAL, "a generator handle is NULL");
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        s->gens[i] = gen_of_public(gens[i]);
+    s->n_gens = n;
+    frugal_free(s->prices);
+    s->prices = t;
+    return FRUGAL_OK;
+}
+
+static struct ask_budget *budget_of(struct answer_state *s, const char *collection)
+{
+    for (size_t i = 0; s != NULL && i < s->n_budgets; i++)
+        if (strcmp(s->budgets[i].name, collection) == 0)
+            return &s->budgets[i];
+    return NULL;
+}
+
+frugal_status frugal_set_budget(frugal_db *db, const char *collection, double amount)
+{
+    if (db == NULL)
+        return FRUGAL_EINVAL;
+    if (collection == NULL || collection[0] == '\0')
+        collection = "default";
+    if (strlen(collection) > 128)
+        return fail(db, FRUGAL_EINVAL, "collection name too long");
+    struct answer_state *s = state_of(db, true);
+    if (s == NULL)
+        return fail(db, FRUGAL_ENOMEM, "out of memory");
+    struct ask_budget *b = budget_of(s, collection);
+    if (amount < 0.0) {
+        if (b != NULL)
+            *b = s->budgets[--s->n_budgets];
+        return FRUGAL_OK;
+    }
+    if (b == NULL) {
+        if (s->n_budgets == ASK_MAX_BUDGETS)
+            return fail(db, FRUGAL_EINVAL, "at most 64 budgets per handle");
+        b = &s->budgets[s->n_budgets++];
+        memset(b, 0, sizeof *b);
+        snprintf(b->name, sizeof b->name, "%s", collection);
+    }
+    b->limit = amount;
+    return FRUGAL_OK;
+}
+
+struct ask_delta {
+    const frugal_ask_params *p;
+};
+
+static int pass_delta(void *ctx, const char *text, size_t len)
+{
+    const struct ask_delta *d = ctx;
+    return d->p->on_delta(d->p->delta_ctx, text, len);
+}
+
+/* A citation for source chunk h whose text the generator saw (text, copied). */
+static frugal_status source_citation(frugal_citation *c, const frugal_hit *h, const char *text)
+{
+    c->document_id = h->document_id;
+    c->chunk_id = h->chunk_id;
+    c->ordinal = h->ordinal;
+    c->char_start = h->char_start;
+    c->char_end = h->char_end;
+    c->score = h->score;
+    c->source = frugal_strdup(h->source != NULL ? h->source : "");
+    c->ext_id = frugal_strdup(h->ext_id);
+    c->title = frugal_strdup(h->title);
+    c->heading_path = frugal_strdup(h->heading_path != NULL ? h->heading_path : "");
+    c->snippet = frugal_strdup(text);
+    if (c->source == NULL || (h->ext_id != NULL && c->ext_id == NULL) ||
+        (h->title != NULL && c->title == NULL) || c->heading_path == NULL || c->snippet == NULL)
+        return FRUGAL_ENOMEM;
+    return FRUGAL_OK;
+}
+
+/* What the generate route works from. */
+struct gen_input {
+    const char *question;
+    const frugal_ask_params *p;
+    const frugal_results *res;
+    const struct xans_chunk *chunks;
+    size_t n_chunks;
+    const struct xans_result *xr;
+    const bool *selected;
+};
+
+/* The sources: one per chunk with a selected sentence, in rank order (texts owned by bufs). */
+static frugal_status build_sources(const struct gen_input *in, struct buf *texts,
+                                   size_t *chunk_of, size_t *n_out)
+{
+    size_t n = 0;
+    bool *mask = frugal_calloc(in->xr->n_sentences + 1, sizeof *mask);
+    frugal_status rc = mask != NULL ? FRUGAL_OK : FRUGAL_ENOMEM;
+    for (size_t c = 0; rc == FRUGAL_OK && c < in->n_chunks; c++) {
+        bool any = false;
+        for (size_t i = 0; i < in->xr->n_sentences; i++) {
+            mask[i] = in->selected[i] && in->xr->sentences[i].chunk == c;
+            any = any || mask[i];
+        }
+        if (!any)
+            continue;
+        rc = compress_render(in->chunks, in->n_chunks, in->xr, mask, &texts[n]);
+        if (rc == FRUGAL_OK && texts[n].ptr == NULL)
+            rc = buf_puts(&texts[n], "");
+        chunk_of[n++] = c;
+    }
+    frugal_free(mask);
+    *n_out = n;
+    return rc;
+}
+
+/* Replaces a's text and citations with the generated answer. */
+static frugal_status take_generation(frugal_answer *a, const struct gen_input *in,
+                                     struct gen_result *gr, const struct buf *texts,
+                                     const size_t *chunk_of, size_t n_sources)
+{
+    bool cited[ASK_MAX_K];
+    struct prompt_citations pc;
+    size_t len = gr->text_len;
+    memset(cited, 0, sizeof cited);
+    memset(&pc, 0, sizeof pc);
+    if (gr->text != NULL)
+        prompt_check_citations(gr->text, &len, n_sources, cited, &pc);
     else
-        snprintf(line, sizeof line,
-                 "generator unavailable: no generator configured (confidence %.2f < threshold "
-                 "%.2f)",
-                 a->confidence, p->min_confidence);
+        len = 0;
+    size_t n_cited = 0;
+    for (size_t i = 0; i < n_sources; i++)
+        n_cited += cited[i];
+    frugal_citation *cites = n_cited > 0 ? frugal_calloc(n_cited, sizeof *cites) : NULL;
+    char *text = frugal_strndup(gr->text != NULL ? gr->text : "", len);
+    char *name = frugal_strdup(gr->generator != NULL ? gr->generator : "");
+    frugal_status rc = (n_cited > 0 && cites == NULL) || text == NULL || name == NULL
+                           ? FRUGAL_ENOMEM
+                           : FRUGAL_OK;
+    size_t k = 0;
+    for (size_t i = 0; rc == FRUGAL_OK && i < n_sources; i++) {
+        if (cited[i])
+            rc = source_citation(&cites[k++], &in->res->hits[chunk_of[i]], texts[i].ptr);
+    }
+    if (rc != FRUGAL_OK) {
+        for (size_t i = 0; i < k; i++)
+            citation_release(&cites[i]);
+        frugal_free(cites);
+        frugal_free(text);
+        frugal_free(name);
+        return rc;
+    }
+    for (size_t i = 0; i < a->n_citations; i++)
+        citation_release(&a->citations[i]);
+    frugal_free(a->citations);
+    frugal_free(a->text);
+    frugal_free(a->span);
+    a->citations = cites;
+    a->n_citations = n_cited;
+    a->text = text;
+    a->span = NULL;
+    a->generator = name;
+    a->citations_removed = pc.n_removed;
+    a->route = "generate";
+    a->prompt_tokens = gr->prompt_tokens;
+    a->completion_tokens = gr->completion_tokens;
+    return FRUGAL_OK;
+}
+
+/* The generate route: prompt, failover, citations. On a generation failure a keeps its
+ * extractive answer and *why says what failed. */
+static frugal_status generate(struct answer_state *s, const struct gen_input *in,
+                              frugal_answer *a, char *why, size_t why_cap)
+{
+    struct buf texts[ASK_MAX_K];
+    size_t chunk_of[ASK_MAX_K];
+    struct prompt_source sources[ASK_MAX_K];
+    size_t n_sources = 0;
+    struct buf sys;
+    struct buf user;
+    struct gen_result gr;
+    struct gen_params gp;
+    struct ask_delta d = {in->p};
+    struct err e;
+    err_clear(&e);
+    memset(&gr, 0, sizeof gr);
+    for (size_t i = 0; i < ASK_MAX_K; i++)
+        buf_init(&texts[i], 0);
+    buf_init(&sys, 0);
+    buf_init(&user, 0);
+    why[0] = '\0';
+    frugal_status rc = build_sources(in, texts, chunk_of, &n_sources);
+    for (size_t i = 0; rc == FRUGAL_OK && i < n_sources; i++) {
+        const frugal_hit *h = &in->res->hits[chunk_of[i]];
+        sources[i].title = h->title != NULL ? h->title : h->source;
+        sources[i].heading_path = h->heading_path;
+        sources[i].text = texts[i].ptr;
+    }
+    if (rc == FRUGAL_OK)
+        rc = prompt_build(in->question, sources, n_sources, &sys, &user, &e);
+    if (rc == FRUGAL_OK) {
+        struct gen_message msgs[2] = {{"system", sys.ptr}, {"user", user.ptr}};
+        gen_default_params(&gp);
+        gp.max_tokens = in->p->max_tokens > 0 ? in->p->max_tokens : ASK_DEFAULT_MAX_TOKENS;
+        gp.temperature = 0.0;
+        if (in->p->on_delta != NULL) {
+            gp.on_delta = pass_delta;
+            gp.delta_ctx = &d;
+        }
+        frugal_status g = gen_failover(s->gens, s->n_gens, msgs, 2, &gp, &gr, &e);
+        if (g == FRUGAL_ENOMEM)
+            rc = g;
+        else if (g != FRUGAL_OK)
+            snprintf(why, why_cap, "%.250s", e.msg[0] != '\0' ? e.msg : frugal_strerror(g));
+        else
+            rc = take_generation(a, in, &gr, texts, chunk_of, n_sources);
+    }
+    gen_result_release(&gr);
+    buf_release(&sys);
+    buf_release(&user);
+    for (size_t i = 0; i < ASK_MAX_K; i++)
+        buf_release(&texts[i]);
+    return rc;
+}
+
+/* The generation's estimated cost at the first generator's prices. */
+static double estimated_cost(const struct answer_state *s, const frugal_answer *a,
+                             const frugal_ask_params *p)
+{
+    if (s == NULL || s->prices == NULL || s->n_gens == 0)
+        return 0.0;
+    struct cost_report r;
+    int max_tokens = p->max_tokens > 0 ? p->max_tokens : ASK_DEFAULT_MAX_TOKENS;
+    cost_compute(s->prices, gen_name(s->gens[0]),
+                 (uint32_t)(a->context_tokens + ASK_PROMPT_OVERHEAD), (uint32_t)max_tokens, 0.0,
+                 &r);
+    return r.generator;
+}
+
+/* Routes (router.h) and, on the generate route, generates; sets a->reason. */
+static frugal_status route(frugal_db *db, const struct gen_input *in, bool answered,
+                           frugal_answer *a)
+{
+    struct answer_state *s = state_of(db, false);
+    struct router_inputs ri;
+    struct router_decision rd;
+    struct gen_health health[ASK_MAX_GENERATORS];
+    const char *names[ASK_MAX_GENERATORS];
+    memset(&ri, 0, sizeof ri);
+    ri.mode = in->p->mode;
+    ri.retrieved = answered;
+    ri.confidence = a->confidence;
+    if (in->res != NULL && in->res->n_hits >= 2 && in->res->hits[0].score > 0)
+        ri.retrieval_margin = (in->res->hits[0].score - in->res->hits[1].score) /
+                              in->res->hits[0].score;
+    ri.agreement = -1.0; /* BM25/dense agreement: not measured yet */
+    router_question_features(in->question, &ri.question);
+    ri.n_generators = s != NULL ? s->n_gens : 0;
+    for (size_t i = 0; i < ri.n_generators; i++) {
+        gen_health(s->gens[i], &health[i]);
+        names[i] = gen_name(s->gens[i]);
+    }
+    ri.health = health;
+    ri.names = names;
+    const struct ask_budget *b = budget_of(s, in->p->collection);
+    ri.has_budget = b != NULL;
+    ri.budget_left = b != NULL ? b->limit - b->spent : 0.0;
+    ri.estimated_cost = estimated_cost(s, a, in->p);
+    struct router_config rc_cfg;
+    router_default_config(&rc_cfg);
+    rc_cfg.min_confidence = in->p->min_confidence;
+    router_decide(&rc_cfg, &ri, &rd);
+    char line[512];
+    snprintf(line, sizeof line, "%s", rd.reason);
+    frugal_status rc = FRUGAL_OK;
+    if (rd.route == ROUTER_GENERATE) {
+        char why[300];
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = generate(s, in, a, why, sizeof why);
+        a->timings_ms.generate_ms = ms_since(&t0, CLOCK_MONOTONIC);
+        if (rc == FRUGAL_OK && why[0] != '\0')
+            snprintf(line, sizeof line,
+                     "generator unavailable: %.300s (extractive answer, confidence %.2f)", why,
+                     a->confidence);
+    }
+    if (rc != FRUGAL_OK)
+        return rc;
     a->reason = frugal_strdup(line);
     return a->reason != NULL ? FRUGAL_OK : FRUGAL_ENOMEM;
 }
@@ -190,7 +530,8 @@ static frugal_status route_reason(frugal_answer *a, const frugal_ask_params *p, 
 /* Everything after retrieval: extraction, compression, the answer. */
 static frugal_status answer_build(frugal_db *db, struct xans *x, const char *question,
                                   const frugal_ask_params *p, const frugal_results *res,
-                                  frugal_answer *a, struct answer_extra *extra)
+                                  frugal_answer *a, struct answer_extra *extra, int64_t *doc_ids,
+                                  size_t *n_doc_ids)
 {
     size_t n = res != NULL ? res->n_hits : 0;
     struct xans_chunk *chunks = n > 0 ? frugal_calloc(n, sizeof *chunks) : NULL;
@@ -251,8 +592,15 @@ static frugal_status answer_build(frugal_db *db, struct xans *x, const char *que
         if (rc == FRUGAL_OK)
             rc = buf_append(extra->whole, chunks[i].text, chunks[i].len);
     }
-    if (rc == FRUGAL_OK)
-        rc = route_reason(a, p, answered);
+    if (rc == FRUGAL_OK) {
+        struct gen_input in = {question, p, res, chunks, n, &xr, selected};
+        rc = route(db, &in, answered, a);
+        if (rc == FRUGAL_OK && doc_ids != NULL) {
+            for (size_t i = 0; i < n; i++)
+                doc_ids[i] = chunks[i].document_id;
+            *n_doc_ids = n;
+        }
+    }
     buf_release(&ctx);
     frugal_free(selected);
     xans_result_release(&xr);
@@ -283,10 +631,47 @@ frugal_status answer_ask(frugal_db *db, struct xans *x, const char *question,
         p.k = 5;
     if (p.k > ASK_MAX_K)
         return fail(db, FRUGAL_EINVAL, "k is at most 100");
-    if (p.mode == FRUGAL_ASK_GENERATE)
-        return fail(db, FRUGAL_EUNSUPPORTED, "no generator configured");
-    if (p.mode != FRUGAL_ASK_AUTO && p.mode != FRUGAL_ASK_EXTRACTIVE)
+    if (p.mode != FRUGAL_ASK_AUTO && p.mode != FRUGAL_ASK_EXTRACTIVE &&
+        p.mode != FRUGAL_ASK_GENERATE)
         return fail(db, FRUGAL_EINVAL, "unknown ask mode");
+    struct answer_state *state = state_of(db, false);
+    size_t n_gens = state != NULL ? state->n_gens : 0;
+    if (p.mode == FRUGAL_ASK_GENERATE && n_gens == 0)
+        return fail(db, FRUGAL_EUNSUPPORTED, "no generator configured");
+    /* the cache holds generated answers only: consulted when one could be generated */
+    bool use_cache = !p.no_cache && extra == NULL && n_gens > 0 && p.mode != FRUGAL_ASK_EXTRACTIVE;
+    int64_t collection_id = 0;
+    double cache_ms = 0.0;
+    if (use_cache) {
+        struct collection_row row;
+        struct err e;
+        err_clear(&e);
+        memset(&row, 0, sizeof row);
+        use_cache = store_collection_get(db_store(db), p.collection, &row, &e) == FRUGAL_OK;
+        collection_id = row.id;
+        collection_row_release(&row);
+    }
+    if (use_cache) {
+        frugal_answer *hit = NULL;
+        struct err e;
+        err_clear(&e);
+        frugal_status crc = cache_lookup(db_store(db), collection_id, question, &state->cache,
+                                         &hit, &e);
+        cache_ms = ms_since(&t0, CLOCK_MONOTONIC);
+        if (crc == FRUGAL_ENOMEM)
+            return fail(db, crc, "out of memory");
+        if (crc == FRUGAL_OK) {
+            hit->timings_ms.cache_ms = cache_ms;
+            hit->timings_ms.total_ms = ms_since(&t0, CLOCK_MONOTONIC);
+            hit->cost_cpu_ms = ms_since(&c0, CLOCK_THREAD_CPUTIME_ID);
+            struct cost_report cr;
+            cost_compute(state->prices, NULL, 0, 0, hit->cost_cpu_ms, &cr);
+            hit->cost_usd = state->prices != NULL ? cr.total : 0.0;
+            *out = hit;
+            return FRUGAL_OK;
+        }
+        /* a miss, or a cache that cannot be read now: answer without it */
+    }
 
     frugal_search_params sp;
     frugal_search_default_params(&sp);
@@ -309,18 +694,42 @@ frugal_status answer_ask(frugal_db *db, struct xans *x, const char *question,
         return fail(db, FRUGAL_ENOMEM, "out of memory");
     }
     a->route = "extractive";
-    a->timings_ms.retrieve_ms = ms_since(&t0, CLOCK_MONOTONIC);
+    a->timings_ms.cache_ms = cache_ms;
+    a->timings_ms.retrieve_ms = ms_since(&t0, CLOCK_MONOTONIC) - cache_ms;
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    rc = answer_build(db, x, question, &p, res, a, extra);
+    int64_t doc_ids[ASK_MAX_K];
+    size_t n_doc_ids = 0;
+    rc = answer_build(db, x, question, &p, res, a, extra, doc_ids, &n_doc_ids);
     frugal_results_free(res);
     if (rc != FRUGAL_OK) {
         frugal_answer_free(a);
         return rc;
     }
-    a->timings_ms.extract_ms = ms_since(&t1, CLOCK_MONOTONIC);
-    a->timings_ms.total_ms = ms_since(&t0, CLOCK_MONOTONIC);
+    a->timings_ms.extract_ms = ms_since(&t1, CLOCK_MONOTONIC) - a->timings_ms.generate_ms;
     a->cost_cpu_ms = ms_since(&c0, CLOCK_THREAD_CPUTIME_ID);
+    if (state != NULL && state->prices != NULL) {
+        bool generated = strcmp(a->route, "generate") == 0;
+        struct cost_report cr;
+        cost_compute(state->prices, generated ? a->generator : NULL,
+                     (uint32_t)a->prompt_tokens, (uint32_t)a->completion_tokens, a->cost_cpu_ms,
+                     &cr);
+        a->cost_usd = cr.total;
+        struct ask_budget *b = budget_of(state, p.collection);
+        if (b != NULL)
+            b->spent += cr.generator;
+    }
+    if (use_cache && strcmp(a->route, "generate") == 0) {
+        struct timespec t2;
+        struct err e;
+        err_clear(&e);
+        clock_gettime(CLOCK_MONOTONIC, &t2);
+        /* a cache that cannot be written now costs a later generation, not this answer */
+        (void)cache_store(db_store(db), collection_id, question, a, doc_ids, n_doc_ids,
+                          &state->cache, &e);
+        a->timings_ms.cache_ms += ms_since(&t2, CLOCK_MONOTONIC);
+    }
+    a->timings_ms.total_ms = ms_since(&t0, CLOCK_MONOTONIC);
     *out = a;
     return FRUGAL_OK;
 }
@@ -332,8 +741,6 @@ frugal_status frugal_ask(frugal_db *db, const char *question, const frugal_ask_p
         *out = NULL;
     if (db == NULL || question == NULL || out == NULL)
         return FRUGAL_EINVAL;
-    if (params != NULL && params->mode == FRUGAL_ASK_GENERATE)
-        return fail(db, FRUGAL_EUNSUPPORTED, "no generator configured");
     struct xans *x = NULL;
     const char *name = params != NULL ? params->collection : NULL;
     frugal_status rc = answer_xans_for(db, name != NULL && name[0] != '\0' ? name : NULL, &x);

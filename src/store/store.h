@@ -36,6 +36,16 @@
  *          is never stored), role 'reader'|'writer'|'admin', created_at, revoked_at NULL until
  *          revoked) and api_key_collections(key_id -> api_keys ON DELETE CASCADE, collection
  *          name): the collections a key is limited to (none = every collection). store_keys.c.
+ *   schema 5: the answer cache (store_cache.c, src/answer/cache.c): answer_cache(id,
+ *          collection_id -> collections ON DELETE CASCADE, question_norm, question_vector BLOB
+ *          NULL (reserved for near-duplicate lookups), answer, span, reason, generator,
+ *          confidence, prompt_tokens, completion_tokens, cost, created_at, last_used_at (seconds
+ *          since the epoch), UNIQUE(collection_id, question_norm));
+ *          answer_cache_citations(entry_id -> answer_cache ON DELETE CASCADE, n, the
+ *          frugal_citation fields); answer_cache_documents(entry_id -> answer_cache ON DELETE
+ *          CASCADE, document_id): every document whose chunks the answer used. Triggers drop an
+ *          entry when a chunk of one of its documents is deleted (re-ingestion, deletion,
+ *          cascades) or the document row is updated or deleted.
  * Connections run in WAL mode with foreign keys on and synchronous=NORMAL. Every writable open
  * creates the "default" collection when it is missing. Writes on a read-only store: EINVAL.
  *
@@ -62,7 +72,7 @@
 
 #include "base/err.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_DEFAULT_K1 0.9
 #define STORE_DEFAULT_B 0.4
 #define STORE_MAX_K 10000 /* store_search caps k here */
@@ -284,6 +294,38 @@ frugal_status store_vectors_get(struct store *st, const int64_t *chunk_ids, size
 /* The document id of each chunk id (0 for a chunk that is gone), into doc_ids[0..n). */
 frugal_status store_chunk_documents(struct store *st, const int64_t *chunk_ids, size_t n,
                                     int64_t *doc_ids, struct err *err);
+
+/* ---- Answer cache (store_cache.c, schema 5) ---- */
+
+struct store_cache_entry {
+    char *answer;            /* owned in entries filled by the store; borrowed in puts */
+    char *span;              /* may be NULL */
+    char *reason;
+    char *generator;         /* may be NULL */
+    double confidence;
+    int64_t prompt_tokens;
+    int64_t completion_tokens;
+    double cost;
+    int64_t created_at;      /* seconds since the epoch */
+    frugal_citation *citations; /* (n_citations); owned when filled by the store */
+    size_t n_citations;
+};
+void store_cache_entry_release(struct store_cache_entry *e); /* for entries the store filled */
+
+/* The entry for (collection_id, question_norm) created at or after min_created (TTL); marks it
+ * used at `now`. ENOTFOUND (no message) when there is none fresh. A stale entry is deleted. */
+frugal_status store_cache_get(struct store *st, int64_t collection_id, const char *question_norm,
+                              int64_t min_created, int64_t now, struct store_cache_entry *out,
+                              struct err *err);
+/* Inserts or replaces the entry with the documents it used (document_ids, duplicates allowed),
+ * then evicts the least recently used entries of the collection past max_entries (a write). */
+frugal_status store_cache_put(struct store *st, int64_t collection_id, const char *question_norm,
+                              const struct store_cache_entry *e, const int64_t *document_ids,
+                              size_t n_documents, int64_t now, size_t max_entries,
+                              struct err *err);
+/* Entries of the collection (for tests and stats). */
+frugal_status store_cache_count(struct store *st, int64_t collection_id, int64_t *out,
+                                struct err *err);
 
 /* ---- API keys (store_keys.c, schema 4) ---- */
 

@@ -2,6 +2,7 @@
 # citations that point at the cited sentence in the right document; and `frugal eval squad` on a
 # tiny SQuAD file.
 . "$TESTS_DIR/lib.sh"
+unset FRUGAL_GEN_URL FRUGAL_GEN_MODEL
 
 mkdir -p docs
 cat > docs/penguins.md <<'MD'

@@ -1,0 +1,81 @@
+/*
+ * router.h - the decision frugal_ask makes per question: cache, extractive (CPU) or generate.
+ *
+ * Contract: router_decide is a pure function of its inputs (struct router_inputs) and the
+ * thresholds (struct router_config); it writes the route and a one-line reason. Policy, in order:
+ *   1. mode EXTRACTIVE -> extractive ("extractive answer requested").
+ *   2. nothing retrieved -> extractive ("nothing retrieved for the question").
+ *   3. mode GENERATE -> generate (the caller checked a generator exists; the breaker and
+ *      failover still decide whether one answers, with the extractive answer as fallback).
+ *   4. confidence >= the effective threshold -> extractive. The effective threshold is
+ *      min_confidence (default 0.72, fitted on SQuAD v1.1: the lowest threshold at >= 90%
+ *      support) plus complex_raise (default 0.15) for a question with comparison, explanation
+ *      or multi-part cues, plus disagree_raise (default 0.05) when BM25 and dense retrieval
+ *      disagree on the top chunk (agreement known and < min_agreement); capped at 0.99. The
+ *      raises are not fitted (SQuAD has few such questions): they encode that one sentence
+ *      rarely answers "why" or "compare".
+ *   5. no generator, every circuit open, every generator at capacity, p95 latency of every
+ *      generator over max_p95_ms, or budget left below the estimated cost -> extractive, reason
+ *      "generator unavailable: <why> (confidence c < threshold t)".
+ *   6. otherwise generate ("confidence c < threshold t").
+ *
+ * Threading: pure functions.
+ */
+#ifndef FRUGAL_ANSWER_ROUTER_H
+#define FRUGAL_ANSWER_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "answer/generator.h"
+#include "frugal.h"
+
+enum router_route { ROUTER_CACHE = 0, ROUTER_EXTRACTIVE = 1, ROUTER_GENERATE = 2 };
+const char *router_route_name(enum router_route r); /* "cache", "extractive", "generate" */
+
+struct router_config {
+    double min_confidence;  /* default FRUGAL_ASK_DEFAULT_THRESHOLD (0.72) */
+    double complex_raise;   /* added for complex questions (default 0.15) */
+    double disagree_raise;  /* added when BM25 and dense disagree (default 0.05) */
+    double min_agreement;   /* agreement below this is disagreement (default 0.5) */
+    double max_p95_ms;      /* a generator slower than this is unavailable; 0 = no limit
+                               (default 60000) */
+};
+void router_default_config(struct router_config *c);
+
+/* Question features, from its text alone. */
+struct router_question {
+    size_t n_words;
+    bool comparison;   /* "compare", "difference between", " vs ", "versus", "better than" */
+    bool explanation;  /* starts with "why", "how does/do/did/is/can/would", "explain" */
+    bool multi_part;   /* " and " joining two question clauses, or several '?' */
+    char qword[16];    /* the first question word found ("what", "who", ...), "" when none */
+};
+void router_question_features(const char *question, struct router_question *out);
+bool router_question_complex(const struct router_question *q);
+
+struct router_inputs {
+    frugal_ask_mode mode;
+    bool retrieved;              /* at least one chunk and an extractive answer */
+    double confidence;           /* extractive confidence */
+    double retrieval_margin;     /* (top1 - top2) / top1 retrieval score, [0, 1] */
+    double agreement;            /* BM25/dense agreement in [0, 1]; < 0 when unknown */
+    struct router_question question;
+    const struct gen_health *health; /* (n_generators) one per configured generator */
+    const char *const *names;        /* (n_generators) their names */
+    size_t n_generators;
+    bool has_budget;             /* a budget applies (else budget_left is ignored) */
+    double budget_left;          /* what is left of it; may be negative once overspent */
+    double estimated_cost;       /* of one generation at the price table */
+};
+
+struct router_decision {
+    enum router_route route;
+    double threshold;            /* the effective threshold */
+    char reason[256];
+};
+
+void router_decide(const struct router_config *config, const struct router_inputs *in,
+                   struct router_decision *out);
+
+#endif

@@ -1,0 +1,528 @@
+/* test_router.c - the router (src/answer/router.c) on synthetic inputs, and frugal_ask's routes
+ * end to end against a loopback OpenAI-compatible server this test runs itself (a thread on
+ * 127.0.0.1, scripted per request, pattern of test_generator.c): a confident question stays on
+ * the CPU, an unconfident one is generated with its citations checked and mapped to chunks, a
+ * generator failing with 500s opens its circuit and every question still gets an extractive
+ * answer flagged "generator unavailable", then closes again once the server recovers and the
+ * cool-down passes; mode overrides; the answer cache (exact hit, invalidation by re-ingestion
+ * and deletion, TTL, LRU); cost from a price table; budgets. Never leaves the machine. */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "answer/cache.h"
+#include "answer/generator.h"
+#include "answer/router.h"
+#include "base/buf.h"
+#include "frugal_internal.h"
+#include "store/store.h"
+
+enum mode { M_OK, M_500 };
+
+struct server {
+    int fd;
+    int port;
+    pthread_t thread;
+    volatile int stop;
+    volatile enum mode mode;
+    volatile int n_requests;
+};
+
+static struct server srv;
+static char url[64];
+static char g_dir[256];
+static char g_db[300];
+
+static void send_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+        if (w <= 0)
+            return;
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+static void respond(int fd, int status, const char *body)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_printf(&b, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+               "Connection: close\r\n\r\n%s", status, strlen(body), body);
+    send_all(fd, b.ptr, b.len);
+    buf_release(&b);
+}
+
+static void handle(int fd)
+{
+    char req[1 << 16];
+    size_t len = 0;
+    char *body;
+    size_t content_length = 0;
+    const char *cl;
+    for (;;) {
+        ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
+        if (r <= 0)
+            return;
+        len += (size_t)r;
+        req[len] = '\0';
+        body = strstr(req, "\r\n\r\n");
+        if (body != NULL)
+            break;
+    }
+    body += 4;
+    cl = strstr(req, "Content-Length:");
+    if (cl != NULL)
+        content_length = (size_t)strtoul(cl + 15, NULL, 10);
+    while ((size_t)(req + len - body) < content_length && len < sizeof(req) - 1) {
+        ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
+        if (r <= 0)
+            return;
+        len += (size_t)r;
+        req[len] = '\0';
+    }
+    __atomic_add_fetch(&srv.n_requests, 1, __ATOMIC_SEQ_CST);
+    if (srv.mode == M_500) {
+        respond(fd, 500, "{\"error\":{\"message\":\"GPU on fire\"}}");
+        return;
+    }
+    respond(fd, 200, "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+                     "\"message\":{\"role\":\"assistant\",\"content\":\"They erupt when magma "
+                     "rises [1] [7].\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":"
+                     "1000,\"completion_tokens\":500,\"total_tokens\":1500}}");
+}
+
+static void *serve(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&srv.stop, __ATOMIC_SEQ_CST)) {
+        struct pollfd p = {srv.fd, POLLIN, 0};
+        int c;
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        c = accept(srv.fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        handle(c);
+        close(c);
+    }
+    return NULL;
+}
+
+static int setup(void **state)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int one = 1;
+    (void)state;
+    setenv("no_proxy", "*", 1);
+    setenv("NO_PROXY", "*", 1);
+    snprintf(g_dir, sizeof g_dir, "/tmp/frugal-router-XXXXXX");
+    if (mkdtemp(g_dir) == NULL)
+        return -1;
+    snprintf(g_db, sizeof g_db, "%s/t.db", g_dir);
+    memset(&srv, 0, sizeof(srv));
+    srv.fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (srv.fd < 0)
+        return -1;
+    setsockopt(srv.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(srv.fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(srv.fd, 16) != 0 ||
+        getsockname(srv.fd, (struct sockaddr *)&a, &alen) != 0)
+        return -1;
+    srv.port = ntohs(a.sin_port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
+    return pthread_create(&srv.thread, NULL, serve, NULL) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[400];
+    (void)state;
+    __atomic_store_n(&srv.stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(srv.thread, NULL);
+    close(srv.fd);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- The router on synthetic inputs ------------------------------------------------------ */
+
+static void test_question_features(void **state)
+{
+    struct router_question q;
+    (void)state;
+    router_question_features("Why do volcanoes erupt?", &q);
+    assert_true(q.explanation);
+    assert_string_equal(q.qword, "why");
+    router_question_features("What is the difference between basalt and granite?", &q);
+    assert_true(q.comparison);
+    router_question_features("Compare Paris and Rome", &q);
+    assert_true(q.comparison);
+    router_question_features("When was it built and who designed it?", &q);
+    assert_true(q.multi_part);
+    router_question_features("How many moons does Mars have?", &q);
+    assert_false(router_question_complex(&q));
+    assert_int_equal(q.n_words, 6);
+    router_question_features("How does a volcano form?", &q);
+    assert_true(q.explanation);
+}
+
+static void test_decide(void **state)
+{
+    struct router_config c;
+    struct router_inputs in;
+    struct router_decision d;
+    struct gen_health h[2];
+    const char *names[2] = {"openai:a", "openai:b"};
+    (void)state;
+    router_default_config(&c);
+    assert_true(c.min_confidence == FRUGAL_ASK_DEFAULT_THRESHOLD);
+    memset(&in, 0, sizeof in);
+    memset(h, 0, sizeof h);
+    in.mode = FRUGAL_ASK_AUTO;
+    in.retrieved = true;
+    in.agreement = -1;
+    in.health = h;
+    in.names = names;
+    in.n_generators = 2;
+    router_question_features("What is the capital of France?", &in.question);
+
+    in.confidence = 0.9;
+    router_decide(&c, &in, &d);
+    assert_int_equal(d.route, ROUTER_EXTRACTIVE);
+    in.confidence = 0.5;
+    router_decide(&c, &in, &d);
+    assert_int_equal(d.route, ROUTER_GENERATE);
+    /* a complex question needs more confidence */
+    in.confidence = 0.8;
+    router_question_features("Why is Paris the capital?", &in.question);
+    router_decide(&c, &in, &d);
+    assert_int_equal(d.route, ROUTER_GENERATE);
+    assert_true(d.threshold > 0.86 && d.threshold < 0.88);
+    /* one generator open, the other at capacity: unavailable */
+    h[0].circuit = GEN_OPEN;
+    h[1].capacity = 2;
+    h[1].in_flight = 2;
+    router_decide(&c, &in, &d);
+    assert_int_equal(d.route, ROUTER_EXTRACTIVE);
+    assert_non_null(strstr(d.reason, "generator unavailable: openai:a circuit open"));
+    h[1].in_flight = 1; /* the second has room */
+    router_decide(&c, &in, &d);
+    assert_int_equal(d.route, ROUTER_GENERATE);
+    /* budget */
+    in.has_budget = true;
+    in.budget_left = 0.01;
+    in.estimated_cost = 0.02;
+    router_decide(&c, &in, &d);
+    assert_int_equal(d.route, ROUTER_EXTRACTIVE);
+    assert_non_null(strstr(d.reason, "generator unavailable: budget exhausted"));
+    in.has_budget = false;
+    /* overrides */
+    in.mode = FRUGAL_ASK_EXTRACTIVE;
+    router_decide(&c, &in, &d);
+    assert_int_equal(d.route, ROUTER_EXTRACTIVE);
+    in.mode = FRUGAL_ASK_GENERATE;
+    in.confidence = 0.99;
+    router_decide(&c, &in, &d);
+    assert_int_equal(d.route, ROUTER_GENERATE);
+    in.mode = FRUGAL_ASK_AUTO;
+    in.n_generators = 0;
+    in.confidence = 0.1;
+    router_decide(&c, &in, &d);
+    assert_int_equal(d.route, ROUTER_EXTRACTIVE);
+    assert_non_null(strstr(d.reason, "generator unavailable: no generator configured"));
+    in.retrieved = false;
+    router_decide(&c, &in, &d);
+    assert_string_equal(d.reason, "nothing retrieved for the question");
+}
+
+/* ---- frugal_ask end to end ----------------------------------------------------------------- */
+
+static const char volcano[] =
+    "Volcanoes erupt when magma rises through the crust. The largest eruption of 1815 was "
+    "Tambora.\n\nBasalt cools quickly.\n";
+static const char penguin[] =
+    "Emperor penguins huddle together through the Antarctic winter. The males keep the egg on "
+    "their feet for two months.\n";
+
+static frugal_db *open_db(void)
+{
+    frugal_db *db = NULL;
+    assert_int_equal(frugal_open(g_db, NULL, &db), FRUGAL_OK);
+    assert_int_equal(frugal_ingest_buffer(db, "volcano.txt", volcano, strlen(volcano), NULL,
+                                          NULL),
+                     FRUGAL_OK);
+    assert_int_equal(frugal_ingest_buffer(db, "penguin.txt", penguin, strlen(penguin), NULL,
+                                          NULL),
+                     FRUGAL_OK);
+    return db;
+}
+
+static frugal_generator *open_gen(int failure_threshold, long cooldown_ms)
+{
+    frugal_generator_params gp;
+    frugal_generator *g = NULL;
+    frugal_generator_default_params(&gp);
+    gp.max_retries = 0;
+    gp.failure_threshold = failure_threshold;
+    gp.cooldown_ms = cooldown_ms;
+    gp.timeout_ms = 5000;
+    char spec[128];
+    snprintf(spec, sizeof spec, "openai:m@%s", url);
+    assert_int_equal(frugal_generator_open(spec, &gp, &g), FRUGAL_OK);
+    assert_string_equal(frugal_generator_name(g), "openai:m");
+    return g;
+}
+
+/* Questions the tests want generated ask with threshold 1 (confidence is always below it), so
+ * that they do not hang on the extractive model's exact output for a tiny corpus. */
+#define LOW "\x01"
+
+static frugal_answer *ask(frugal_db *db, const char *q, frugal_ask_mode mode, bool no_cache)
+{
+    frugal_ask_params p;
+    frugal_answer *a = NULL;
+    frugal_ask_default_params(&p);
+    if (q[0] == LOW[0]) {
+        q++;
+        p.min_confidence = 1.0;
+    }
+    p.mode = mode;
+    p.no_cache = no_cache;
+    frugal_status rc = frugal_ask(db, q, &p, &a);
+    if (rc != FRUGAL_OK)
+        fail_msg("ask: %s", frugal_errmsg(db));
+    return a;
+}
+
+static void test_routes_and_cost(void **state)
+{
+    (void)state;
+    setenv("FRUGAL_PRICES", "openai:m 0.5 1.5; cpu-hour 0", 1);
+    frugal_db *db = open_db();
+    frugal_generator *g = open_gen(3, 30000);
+    frugal_answer *a = NULL;
+    frugal_ask_params p;
+    frugal_ask_default_params(&p);
+    p.mode = FRUGAL_ASK_GENERATE;
+    assert_int_equal(frugal_ask(db, "Why do volcanoes erupt?", &p, &a), FRUGAL_EUNSUPPORTED);
+    assert_int_equal(frugal_use_generators(db, &g, 1), FRUGAL_OK);
+    srv.mode = M_OK;
+    srv.n_requests = 0;
+
+    /* confident: the CPU answers, the server is not called */
+    a = ask(db, "How long do the males keep the egg on their feet?", FRUGAL_ASK_AUTO, false);
+    assert_string_equal(a->route, "extractive");
+    assert_true(a->confidence >= FRUGAL_ASK_DEFAULT_THRESHOLD);
+    assert_int_equal(srv.n_requests, 0);
+    assert_true(a->cost_usd == 0.0);
+    frugal_answer_free(a);
+
+    /* an explanation question below the raised threshold: generated */
+    a = ask(db, LOW "Why do volcanoes erupt?", FRUGAL_ASK_AUTO, false);
+    assert_string_equal(a->route, "generate");
+    assert_int_equal(srv.n_requests, 1);
+    assert_string_equal(a->text, "They erupt when magma rises [1].");
+    assert_int_equal(a->citations_removed, 1);
+    assert_int_equal(a->n_citations, 1);
+    assert_string_equal(a->citations[0].source, "volcano.txt");
+    assert_non_null(strstr(a->citations[0].snippet, "magma rises"));
+    assert_int_equal(a->prompt_tokens, 1000);
+    assert_int_equal(a->completion_tokens, 500);
+    assert_string_equal(a->generator, "openai:m");
+    /* 1000 * 0.5 / 1000 + 500 * 1.5 / 1000 */
+    assert_true(a->cost_usd > 1.2499 && a->cost_usd < 1.2501);
+    assert_true(a->timings_ms.generate_ms > 0);
+    frugal_answer_free(a);
+
+    /* the same question again, differently spelled: from the cache, no call */
+    a = ask(db, "  why do VOLCANOES erupt ", FRUGAL_ASK_AUTO, false);
+    assert_string_equal(a->route, "cache");
+    assert_int_equal(srv.n_requests, 1);
+    assert_string_equal(a->text, "They erupt when magma rises [1].");
+    assert_int_equal(a->n_citations, 1);
+    assert_true(a->cost_usd == 0.0);
+    frugal_answer_free(a);
+
+    /* mode extractive skips cache and generator */
+    a = ask(db, "Why do volcanoes erupt?", FRUGAL_ASK_EXTRACTIVE, false);
+    assert_string_equal(a->route, "extractive");
+    frugal_answer_free(a);
+    /* mode generate on a confident question */
+    a = ask(db, "How long do the males keep the egg on their feet?", FRUGAL_ASK_GENERATE, true);
+    assert_string_equal(a->route, "generate");
+    assert_int_equal(srv.n_requests, 2);
+    frugal_answer_free(a);
+
+    /* budget: 2 units allowed, each generation costs 1.25 (estimate with 512 tokens ~ 0.9) */
+    assert_int_equal(frugal_set_budget(db, "default", 1.0), FRUGAL_OK);
+    a = ask(db, LOW "Why is basalt cooling?", FRUGAL_ASK_AUTO, true);
+    assert_string_equal(a->route, "generate");
+    frugal_answer_free(a);
+    a = ask(db, LOW "Why is basalt cooling?", FRUGAL_ASK_AUTO, true);
+    assert_string_equal(a->route, "extractive");
+    assert_non_null(strstr(a->reason, "generator unavailable: budget exhausted"));
+    frugal_answer_free(a);
+    assert_int_equal(frugal_set_budget(db, "default", -1), FRUGAL_OK);
+
+    frugal_close(db);
+    frugal_generator_free(g);
+    unsetenv("FRUGAL_PRICES");
+}
+
+static void test_cache_invalidation(void **state)
+{
+    (void)state;
+    frugal_db *db = open_db();
+    frugal_generator *g = open_gen(3, 30000);
+    assert_int_equal(frugal_use_generators(db, &g, 1), FRUGAL_OK);
+    srv.mode = M_OK;
+    srv.n_requests = 0;
+    frugal_answer *a = ask(db, LOW "Why do volcanoes erupt?", FRUGAL_ASK_AUTO, false);
+    assert_true(strcmp(a->route, "generate") == 0 || strcmp(a->route, "cache") == 0);
+    frugal_answer_free(a);
+    a = ask(db, "Why do volcanoes erupt?", FRUGAL_ASK_AUTO, false);
+    assert_string_equal(a->route, "cache");
+    frugal_answer_free(a);
+    /* re-ingesting the document it used drops the entry */
+    const char changed[] = "Volcanoes erupt when pressure builds up under the crust.\n";
+    assert_int_equal(frugal_ingest_buffer(db, "volcano.txt", changed, strlen(changed), NULL, NULL),
+                     FRUGAL_OK);
+    a = ask(db, LOW "Why do volcanoes erupt?", FRUGAL_ASK_AUTO, false);
+    assert_string_not_equal(a->route, "cache");
+    frugal_answer_free(a);
+    a = ask(db, "Why do penguins huddle?", FRUGAL_ASK_GENERATE, false);
+    assert_string_equal(a->route, "generate");
+    frugal_answer_free(a);
+    a = ask(db, "Why do penguins huddle?", FRUGAL_ASK_AUTO, false);
+    assert_string_equal(a->route, "cache");
+    frugal_answer_free(a);
+    /* deleting it too */
+    size_t n = 0;
+    assert_int_equal(frugal_document_delete_source(db, NULL, "penguin.txt", &n), FRUGAL_OK);
+    frugal_answer *b = NULL;
+    frugal_ask_params p;
+    frugal_ask_default_params(&p);
+    assert_int_equal(frugal_ask(db, "Why do penguins huddle?", &p, &b), FRUGAL_OK);
+    assert_string_not_equal(b->route, "cache");
+    frugal_answer_free(b);
+    frugal_close(db);
+    frugal_generator_free(g);
+}
+
+static void test_cache_ttl_lru(void **state)
+{
+    (void)state;
+    frugal_db *db = open_db();
+    struct store *st = db_store(db);
+    struct err e;
+    struct collection_row row;
+    struct cache_opts o;
+    err_clear(&e);
+    memset(&row, 0, sizeof row);
+    assert_int_equal(store_collection_get(st, "default", &row, &e), FRUGAL_OK);
+    cache_default_opts(&o);
+    o.max_entries = 2;
+    o.ttl_s = 100;
+    frugal_answer a;
+    memset(&a, 0, sizeof a);
+    a.text = "answer";
+    a.reason = "why";
+    int64_t doc = 1;
+    char *k = cache_normalize("  Hello   World?! ");
+    assert_string_equal(k, "hello world");
+    frugal_free(k);
+    o.now = 1000;
+    assert_int_equal(cache_store(st, row.id, "q1", &a, &doc, 1, &o, &e), FRUGAL_OK);
+    o.now = 1001;
+    assert_int_equal(cache_store(st, row.id, "q2", &a, &doc, 1, &o, &e), FRUGAL_OK);
+    /* q1 used at 1002: q2 is now the least recently used */
+    frugal_answer *hit = NULL;
+    o.now = 1002;
+    assert_int_equal(cache_lookup(st, row.id, "q1", &o, &hit, &e), FRUGAL_OK);
+    assert_string_equal(hit->route, "cache");
+    assert_string_equal(hit->text, "answer");
+    frugal_answer_free(hit);
+    o.now = 1003;
+    assert_int_equal(cache_store(st, row.id, "q3", &a, &doc, 1, &o, &e), FRUGAL_OK);
+    int64_t count = 0;
+    assert_int_equal(store_cache_count(st, row.id, &count, &e), FRUGAL_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(cache_lookup(st, row.id, "q2", &o, &hit, &e), FRUGAL_ENOTFOUND);
+    assert_int_equal(cache_lookup(st, row.id, "q1", &o, &hit, &e), FRUGAL_OK);
+    frugal_answer_free(hit);
+    /* TTL: q1 was created at 1000 */
+    o.now = 1101;
+    assert_int_equal(cache_lookup(st, row.id, "q1", &o, &hit, &e), FRUGAL_ENOTFOUND);
+    assert_int_equal(cache_lookup(st, row.id, "q3", &o, &hit, &e), FRUGAL_OK);
+    frugal_answer_free(hit);
+    assert_int_equal(store_cache_count(st, row.id, &count, &e), FRUGAL_OK);
+    assert_int_equal(count, 1);
+    collection_row_release(&row);
+    frugal_close(db);
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void test_generator_killed_and_back(void **state)
+{
+    (void)state;
+    frugal_db *db = open_db();
+    frugal_generator *g = open_gen(2, 300);
+    assert_int_equal(frugal_use_generators(db, &g, 1), FRUGAL_OK);
+    srv.mode = M_500;
+    srv.n_requests = 0;
+    const char *qs[] = {LOW "Why do volcanoes erupt?", LOW "Why do penguins huddle?",
+                        LOW "Why does basalt cool quickly?", LOW "How does Tambora compare?"};
+    for (size_t i = 0; i < 4; i++) {
+        frugal_answer *a = ask(db, qs[i], FRUGAL_ASK_AUTO, true);
+        assert_string_equal(a->route, "extractive");
+        assert_true(a->text[0] != '\0');
+        assert_int_equal(strncmp(a->reason, "generator unavailable: ", 23), 0);
+        if (i >= 2)
+            assert_non_null(strstr(a->reason, "circuit open"));
+        frugal_answer_free(a);
+    }
+    /* two failures opened the circuit: the later questions never reached the server */
+    assert_int_equal(srv.n_requests, 2);
+    struct gen_health h;
+    gen_health(gen_of_public(g), &h);
+    assert_int_equal(h.circuit, GEN_OPEN);
+    /* the server returns; after the cool-down the next question probes and closes it */
+    srv.mode = M_OK;
+    nap_ms(350);
+    frugal_answer *a = ask(db, LOW "Why do volcanoes erupt?", FRUGAL_ASK_AUTO, true);
+    assert_string_equal(a->route, "generate");
+    frugal_answer_free(a);
+    gen_health(gen_of_public(g), &h);
+    assert_int_equal(h.circuit, GEN_CLOSED);
+    frugal_close(db);
+    frugal_generator_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_question_features),
+        cmocka_unit_test(test_decide),
+        cmocka_unit_test(test_routes_and_cost),
+        cmocka_unit_test(test_cache_invalidation),
+        cmocka_unit_test(test_cache_ttl_lru),
+        cmocka_unit_test(test_generator_killed_and_back),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
