@@ -91,7 +91,7 @@ frugal.pc: frugal.pc.in Makefile
 	sed -e 's|@PREFIX@|$(or $(PREFIX),/usr/local)|' -e 's|@VERSION@|0.1.0|' \
 	    -e 's|@REQUIRES@|$(PKGS)|' $< > $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_DIR)/libfrugal.a tests/unit/testutil.h
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_DIR)/libfrugal.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(LIB_DIR)/libfrugal.a $(LIBS_ALL) \
 	    $(shell pkg-config --libs cmocka)

@@ -231,24 +231,6 @@ static void read_usage(struct call *c, const cJSON *usage)
     }
 }
 
-static frugal_status emit(struct call *c, const char *text, size_t len, struct err *err)
-{
-    if (len == 0)
-        return FRUGAL_OK;
-    if (gen_result_append(c->res, text, len) != FRUGAL_OK)
-        return err_set(err, FRUGAL_ENOMEM, "out of memory");
-    if (!c->sink.started) {
-        c->sink.started = true;
-        c->res->streamed = true;
-        c->res->first_token_ms = gen_now_ms() - c->t0;
-    }
-    if (c->params->on_delta(c->params->delta_ctx, text, len) != 0) {
-        c->sink.aborted = true;
-        return err_set(err, FRUGAL_EINVAL, "aborted by the caller");
-    }
-    return FRUGAL_OK;
-}
-
 static frugal_status on_message(void *ctx, const struct evstream_message *m, struct err *err)
 {
     struct call *c = ctx;
@@ -283,7 +265,8 @@ static frugal_status on_message(void *ctx, const struct evstream_message *m, str
             st = err_set(err, FRUGAL_ECORRUPT, "ConverseStream message %zu: delta.text is not "
                          "a string", n);
         else if (text != NULL)
-            st = emit(c, text->valuestring, strlen(text->valuestring), err);
+            st = gen_http_emit(&c->sink, c->params, c->res, c->t0, text->valuestring,
+                               strlen(text->valuestring), err);
     } else if (strcmp(m->event_type, "messageStop") == 0) {
         const cJSON *why = cJSON_GetObjectItemCaseSensitive(root, "stopReason");
         c->stopped = true;

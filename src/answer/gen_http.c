@@ -149,6 +149,26 @@ frugal_status gen_result_append(struct gen_result *r, const char *text, size_t l
     return FRUGAL_OK;
 }
 
+frugal_status gen_http_emit(struct gen_http_sink *sink, const struct gen_params *params,
+                            struct gen_result *res, double t0_ms, const char *text, size_t len,
+                            struct err *err)
+{
+    if (len == 0)
+        return FRUGAL_OK;
+    if (gen_result_append(res, text, len) != FRUGAL_OK)
+        return err_set(err, FRUGAL_ENOMEM, "out of memory");
+    if (!sink->started) {
+        sink->started = true;
+        res->streamed = true;
+        res->first_token_ms = gen_now_ms() - t0_ms;
+    }
+    if (params->on_delta(params->delta_ctx, text, len) != 0) {
+        sink->aborted = true;
+        return err_set(err, FRUGAL_EINVAL, "aborted by the caller");
+    }
+    return FRUGAL_OK;
+}
+
 uint32_t gen_estimate_tokens(size_t bytes)
 {
     size_t t = (bytes + 3) / 4;

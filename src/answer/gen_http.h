@@ -52,6 +52,14 @@ void gen_server_message(const char *body, size_t len, char *out, size_t cap);
  * Returns non-zero when on_delta asked to stop. */
 frugal_status gen_result_append(struct gen_result *r, const char *text, size_t len);
 
+/* A streaming backend's sink passes a piece of decoded text (borrowed) on: appends it to res,
+ * marks the sink started (stamping res->first_token_ms against t0_ms, the call's start on
+ * gen_now_ms's clock) and calls params->on_delta. When on_delta asks to stop, sets sink->aborted
+ * and returns FRUGAL_EINVAL; FRUGAL_ENOMEM when the text cannot grow. Empty text does nothing. */
+frugal_status gen_http_emit(struct gen_http_sink *sink, const struct gen_params *params,
+                            struct gen_result *res, double t0_ms, const char *text, size_t len,
+                            struct err *err);
+
 /* Validates the generic parameters; FRUGAL_EINVAL with a message. */
 frugal_status gen_check_request(const struct gen_message *messages, size_t n_messages,
                                 const struct gen_params *params, struct err *err);

@@ -217,25 +217,6 @@ static void read_usage(struct call *c, const cJSON *usage)
     }
 }
 
-/* Passes a piece of text on; stops the call when the caller asks. */
-static frugal_status emit(struct call *c, const char *text, size_t len, struct err *err)
-{
-    if (len == 0)
-        return FRUGAL_OK;
-    if (gen_result_append(c->res, text, len) != FRUGAL_OK)
-        return err_set(err, FRUGAL_ENOMEM, "out of memory");
-    if (!c->sink.started) {
-        c->sink.started = true;
-        c->res->streamed = true;
-        c->res->first_token_ms = gen_now_ms() - c->t0;
-    }
-    if (c->params->on_delta(c->params->delta_ctx, text, len) != 0) {
-        c->sink.aborted = true;
-        return err_set(err, FRUGAL_EINVAL, "aborted by the caller");
-    }
-    return FRUGAL_OK;
-}
-
 /* Handles one SSE event of a chat completion stream. */
 static frugal_status on_event(void *ctx, const char *type, const char *data, size_t len,
                               struct err *err)
@@ -286,7 +267,8 @@ static frugal_status on_event(void *ctx, const char *type, const char *data, siz
             st = err_set(err, FRUGAL_ECORRUPT, "SSE event %zu: delta.content is not a string",
                          n);
         else if (cJSON_IsString(content))
-            st = emit(c, content->valuestring, strlen(content->valuestring), err);
+            st = gen_http_emit(&c->sink, c->params, c->res, c->t0, content->valuestring,
+                               strlen(content->valuestring), err);
         if (st == FRUGAL_OK && cJSON_IsString(fr))
             set_finish(c->res, fr->valuestring);
     }

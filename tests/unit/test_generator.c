@@ -8,17 +8,14 @@
  * failover order; health figures under concurrent calls. Never leaves the machine. */
 #include "testutil.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "answer/generator.h"
 #include "answer/stream.h"
 #include "base/buf.h"
+#include "loopback.h"
 
 enum mode {
     M_STREAM,        /* three deltas, finish_reason, usage chunk, [DONE] */
@@ -35,10 +32,7 @@ enum mode {
 };
 
 struct server {
-    int fd;
-    int port;
-    pthread_t thread;
-    volatile int stop;
+    struct loopback lb;
     volatile enum mode mode;
     volatile int n_requests;
     char head[8192];  /* the last request's line and headers */
@@ -48,36 +42,15 @@ struct server {
 static struct server srv;
 static char url[64];
 
-static void send_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        p += w;
-        len -= (size_t)w;
-    }
-}
-
 static void send_str(int fd, const char *s)
 {
-    send_all(fd, s, strlen(s));
+    loopback_send_all(fd, s, strlen(s));
 }
 
 static void nap(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-static void respond(int fd, int status, const char *extra, const char *body)
-{
-    struct buf b;
-    buf_init(&b, 0);
-    buf_printf(&b, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-               "Connection: close\r\n%s\r\n%s", status, strlen(body), extra, body);
-    send_all(fd, b.ptr, b.len);
-    buf_release(&b);
 }
 
 static const char SSE_HEAD[] =
@@ -133,42 +106,21 @@ static void bedrock_stream(int fd, bool bad_crc)
     send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.amazon.eventstream\r\n"
                  "Connection: close\r\n\r\n");
     /* in two pieces, split inside the second frame */
-    send_all(fd, b.ptr, second + 7);
+    loopback_send_all(fd, b.ptr, second + 7);
     nap(5);
-    send_all(fd, b.ptr + second + 7, b.len - second - 7);
+    loopback_send_all(fd, b.ptr + second + 7, b.len - second - 7);
     buf_release(&b);
 }
 
 static void handle(int fd)
 {
     char req[1 << 15];
-    size_t len = 0;
     char *body;
-    size_t content_length = 0;
-    const char *cl;
+    size_t content_length;
     int req_no;
 
-    for (;;) {
-        ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
-        if (r <= 0)
-            return;
-        len += (size_t)r;
-        req[len] = '\0';
-        body = strstr(req, "\r\n\r\n");
-        if (body != NULL)
-            break;
-    }
-    body += 4;
-    cl = strstr(req, "Content-Length:");
-    if (cl != NULL)
-        content_length = (size_t)strtoul(cl + 15, NULL, 10);
-    while ((size_t)(req + len - body) < content_length && len < sizeof(req) - 1) {
-        ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
-        if (r <= 0)
-            return;
-        len += (size_t)r;
-        req[len] = '\0';
-    }
+    if (!loopback_read_request(fd, req, sizeof(req), &body, &content_length))
+        return;
     req_no = ++srv.n_requests;
     snprintf(srv.head, sizeof(srv.head), "%.*s", (int)(body - req), req);
     snprintf(srv.body, sizeof(srv.body), "%s", body);
@@ -181,7 +133,8 @@ static void handle(int fd)
         stream_ok(fd, false);
         break;
     case M_JSON:
-        respond(fd, 200, "", "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[{\"index\":"
+        loopback_respond(fd, 200, "",
+                "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[{\"index\":"
                 "0,\"message\":{\"role\":\"assistant\",\"content\":\"Forty-two [1] [9].\"},"
                 "\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":7,"
                 "\"completion_tokens\":5,\"total_tokens\":12}}");
@@ -193,12 +146,12 @@ static void handle(int fd)
         break;
     case M_429_ONCE:
         if (req_no == 1)
-            respond(fd, 429, "Retry-After: 1\r\n", "{\"error\":{\"message\":\"busy\"}}");
+            loopback_respond(fd, 429, "Retry-After: 1\r\n", "{\"error\":{\"message\":\"busy\"}}");
         else
             stream_ok(fd, true);
         break;
     case M_500:
-        respond(fd, 500, "", "{\"error\":{\"message\":\"GPU on fire\"}}");
+        loopback_respond(fd, 500, "", "{\"error\":{\"message\":\"GPU on fire\"}}");
         break;
     case M_RESET: {
         struct linger lg = {1, 0};
@@ -215,7 +168,8 @@ static void handle(int fd)
         send_str(fd, "data: {\"choices\": [oops\n\n");
         break;
     case B_CONVERSE:
-        respond(fd, 200, "", "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":"
+        loopback_respond(fd, 200, "",
+                "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":"
                 "[{\"text\":\"Paris [1].\"}]}},\"stopReason\":\"end_turn\",\"usage\":"
                 "{\"inputTokens\":30,\"outputTokens\":6,\"totalTokens\":36},"
                 "\"metrics\":{\"latencyMs\":120}}");
@@ -229,53 +183,20 @@ static void handle(int fd)
     }
 }
 
-static void *serve(void *arg)
-{
-    (void)arg;
-    while (!__atomic_load_n(&srv.stop, __ATOMIC_SEQ_CST)) {
-        struct pollfd p = {srv.fd, POLLIN, 0};
-        int c;
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        c = accept(srv.fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        handle(c);
-        close(c);
-    }
-    return NULL;
-}
-
 static int start_server(void **state)
 {
-    struct sockaddr_in a;
-    socklen_t alen = sizeof(a);
-    int one = 1;
     (void)state;
-    setenv("no_proxy", "*", 1);
-    setenv("NO_PROXY", "*", 1);
     memset(&srv, 0, sizeof(srv));
-    srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (srv.fd < 0)
+    if (loopback_start(&srv.lb, handle) != 0)
         return -1;
-    setsockopt(srv.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(srv.fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(srv.fd, 16) != 0 ||
-        getsockname(srv.fd, (struct sockaddr *)&a, &alen) != 0)
-        return -1;
-    srv.port = ntohs(a.sin_port);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
-    return pthread_create(&srv.thread, NULL, serve, NULL) == 0 ? 0 : -1;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.lb.port);
+    return 0;
 }
 
 static int stop_server(void **state)
 {
     (void)state;
-    __atomic_store_n(&srv.stop, 1, __ATOMIC_SEQ_CST);
-    pthread_join(srv.thread, NULL);
-    close(srv.fd);
+    loopback_stop(&srv.lb);
     return 0;
 }
 

@@ -7,13 +7,8 @@
  * machine. */
 #include "testutil.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +17,7 @@
 #include "base/buf.h"
 #include "embed/embedder.h"
 #include "embed/remote.h"
+#include "loopback.h"
 
 #define DIM 8
 
@@ -41,10 +37,7 @@ enum mode {
 };
 
 struct server {
-    int fd;
-    int port;
-    pthread_t thread;
-    volatile int stop;
+    struct loopback lb;
     volatile enum mode mode;
     volatile int n_requests;
     volatile size_t max_batch_seen;
@@ -60,34 +53,11 @@ static float fake_value(const char *t, int j)
     return (float)strlen(t) + (float)j / 10.0f + (float)(unsigned char)t[0] / 1000.0f;
 }
 
-static void send_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        p += w;
-        len -= (size_t)w;
-    }
-}
-
-static void respond(int fd, int status, const char *extra_headers, const char *body)
-{
-    struct buf b;
-    buf_init(&b, 0);
-    buf_printf(&b, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-               "Connection: close\r\n%s\r\n%s", status, strlen(body), extra_headers, body);
-    send_all(fd, b.ptr, b.len);
-    buf_release(&b);
-}
-
 static void handle(int fd)
 {
     char req[1 << 16];
-    size_t len = 0;
     char *body;
-    size_t content_length = 0;
-    const char *cl;
+    size_t content_length;
     cJSON *root;
     const cJSON *input;
     const cJSON *model;
@@ -96,32 +66,13 @@ static void handle(int fd)
     int req_no;
 
     /* read the head, then the body by Content-Length */
-    for (;;) {
-        ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
-        if (r <= 0)
-            return;
-        len += (size_t)r;
-        req[len] = '\0';
-        body = strstr(req, "\r\n\r\n");
-        if (body != NULL)
-            break;
-    }
-    body += 4;
-    cl = strstr(req, "Content-Length:");
-    if (cl != NULL)
-        content_length = (size_t)strtoul(cl + 15, NULL, 10);
-    while ((size_t)(req + len - body) < content_length && len < sizeof(req) - 1) {
-        ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
-        if (r <= 0)
-            return;
-        len += (size_t)r;
-        req[len] = '\0';
-    }
+    if (!loopback_read_request(fd, req, sizeof(req), &body, &content_length))
+        return;
     req_no = ++srv.n_requests;
     if (strstr(req, "Authorization: Bearer sekrit\r\n") != NULL)
         srv.saw_auth = 1;
     if (strncmp(req, "POST /v1/embeddings ", 20) != 0) {
-        respond(fd, 404, "", "{\"error\":{\"message\":\"no such route\"}}");
+        loopback_respond(fd, 404, "", "{\"error\":{\"message\":\"no such route\"}}");
         return;
     }
     root = cJSON_ParseWithLength(body, content_length);
@@ -136,18 +87,19 @@ static void handle(int fd)
     switch (srv.mode) {
     case M_429_ONCE:
         if (req_no == 1) {
-            respond(fd, 429, "Retry-After: 1\r\n", "{\"error\":\"slow down\"}");
+            loopback_respond(fd, 429, "Retry-After: 1\r\n", "{\"error\":\"slow down\"}");
             goto out;
         }
         break;
     case M_500:
-        respond(fd, 500, "", "{\"error\":{\"message\":\"model crashed\"}}");
+        loopback_respond(fd, 500, "", "{\"error\":{\"message\":\"model crashed\"}}");
         goto out;
     case M_400:
-        respond(fd, 400, "", "{\"error\":{\"message\":\"input too long\",\"type\":\"x\"}}");
+        loopback_respond(fd, 400, "",
+                         "{\"error\":{\"message\":\"input too long\",\"type\":\"x\"}}");
         goto out;
     case M_MALFORMED:
-        respond(fd, 200, "", "{\"data\": [ {\"index\": 0, \"embedding\": [1, 2,");
+        loopback_respond(fd, 200, "", "{\"data\": [ {\"index\": 0, \"embedding\": [1, 2,");
         goto out;
     case M_SLOW:
         sleep(3);
@@ -183,60 +135,23 @@ static void handle(int fd)
         buf_putc(&out, '"');
     }
     buf_putc(&out, '}');
-    respond(fd, 200, "", out.ptr);
+    loopback_respond(fd, 200, "", out.ptr);
     buf_release(&out);
 out:
     cJSON_Delete(root);
 }
 
-static void *serve(void *arg)
-{
-    (void)arg;
-    while (!srv.stop) {
-        struct pollfd p = {srv.fd, POLLIN, 0};
-        int c;
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        c = accept(srv.fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        handle(c);
-        close(c);
-    }
-    return NULL;
-}
-
 static int start_server(void **state)
 {
-    struct sockaddr_in a;
-    socklen_t alen = sizeof(a);
-    int one = 1;
     (void)state;
-    /* loopback only, never through a proxy */
-    setenv("no_proxy", "*", 1);
-    setenv("NO_PROXY", "*", 1);
     memset(&srv, 0, sizeof(srv));
-    srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (srv.fd < 0)
-        return -1;
-    setsockopt(srv.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    if (bind(srv.fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(srv.fd, 16) != 0 ||
-        getsockname(srv.fd, (struct sockaddr *)&a, &alen) != 0)
-        return -1;
-    srv.port = ntohs(a.sin_port);
-    return pthread_create(&srv.thread, NULL, serve, NULL) == 0 ? 0 : -1;
+    return loopback_start(&srv.lb, handle);
 }
 
 static int stop_server(void **state)
 {
     (void)state;
-    srv.stop = 1;
-    pthread_join(srv.thread, NULL);
-    close(srv.fd);
+    loopback_stop(&srv.lb);
     return 0;
 }
 
@@ -249,7 +164,7 @@ static void reset(enum mode m)
     srv.max_batch_seen = 0;
     srv.saw_auth = 0;
     srv.last_model[0] = '\0';
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.lb.port);
 }
 
 static void opts_for_test(struct remote_opts *o)

@@ -8,11 +8,6 @@
  * and deletion, TTL, LRU); cost from a price table; budgets. Never leaves the machine. */
 #include "testutil.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,15 +16,13 @@
 #include "answer/router.h"
 #include "base/buf.h"
 #include "frugal_internal.h"
+#include "loopback.h"
 #include "store/store.h"
 
 enum mode { M_OK, M_500 };
 
 struct server {
-    int fd;
-    int port;
-    pthread_t thread;
-    volatile int stop;
+    struct loopback lb;
     volatile enum mode mode;
     volatile int n_requests;
 };
@@ -39,118 +32,44 @@ static char url[64];
 static char g_dir[256];
 static char g_db[300];
 
-static void send_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        p += w;
-        len -= (size_t)w;
-    }
-}
-
-static void respond(int fd, int status, const char *body)
-{
-    struct buf b;
-    buf_init(&b, 0);
-    buf_printf(&b, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-               "Connection: close\r\n\r\n%s", status, strlen(body), body);
-    send_all(fd, b.ptr, b.len);
-    buf_release(&b);
-}
-
 static void handle(int fd)
 {
     char req[1 << 16];
-    size_t len = 0;
     char *body;
-    size_t content_length = 0;
-    const char *cl;
-    for (;;) {
-        ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
-        if (r <= 0)
-            return;
-        len += (size_t)r;
-        req[len] = '\0';
-        body = strstr(req, "\r\n\r\n");
-        if (body != NULL)
-            break;
-    }
-    body += 4;
-    cl = strstr(req, "Content-Length:");
-    if (cl != NULL)
-        content_length = (size_t)strtoul(cl + 15, NULL, 10);
-    while ((size_t)(req + len - body) < content_length && len < sizeof(req) - 1) {
-        ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
-        if (r <= 0)
-            return;
-        len += (size_t)r;
-        req[len] = '\0';
-    }
+    size_t content_length;
+    if (!loopback_read_request(fd, req, sizeof(req), &body, &content_length))
+        return;
     __atomic_add_fetch(&srv.n_requests, 1, __ATOMIC_SEQ_CST);
     if (srv.mode == M_500) {
-        respond(fd, 500, "{\"error\":{\"message\":\"GPU on fire\"}}");
+        loopback_respond(fd, 500, "", "{\"error\":{\"message\":\"GPU on fire\"}}");
         return;
     }
-    respond(fd, 200, "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+    loopback_respond(fd, 200, "",
+                     "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
                      "\"message\":{\"role\":\"assistant\",\"content\":\"They erupt when magma "
                      "rises [1] [7].\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":"
                      "1000,\"completion_tokens\":500,\"total_tokens\":1500}}");
 }
 
-static void *serve(void *arg)
-{
-    (void)arg;
-    while (!__atomic_load_n(&srv.stop, __ATOMIC_SEQ_CST)) {
-        struct pollfd p = {srv.fd, POLLIN, 0};
-        int c;
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        c = accept(srv.fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        handle(c);
-        close(c);
-    }
-    return NULL;
-}
-
 static int setup(void **state)
 {
-    struct sockaddr_in a;
-    socklen_t alen = sizeof(a);
-    int one = 1;
     (void)state;
-    setenv("no_proxy", "*", 1);
-    setenv("NO_PROXY", "*", 1);
     snprintf(g_dir, sizeof g_dir, "/tmp/frugal-router-XXXXXX");
     if (mkdtemp(g_dir) == NULL)
         return -1;
     snprintf(g_db, sizeof g_db, "%s/t.db", g_dir);
     memset(&srv, 0, sizeof(srv));
-    srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (srv.fd < 0)
+    if (loopback_start(&srv.lb, handle) != 0)
         return -1;
-    setsockopt(srv.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(srv.fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(srv.fd, 16) != 0 ||
-        getsockname(srv.fd, (struct sockaddr *)&a, &alen) != 0)
-        return -1;
-    srv.port = ntohs(a.sin_port);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
-    return pthread_create(&srv.thread, NULL, serve, NULL) == 0 ? 0 : -1;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.lb.port);
+    return 0;
 }
 
 static int teardown(void **state)
 {
     char cmd[400];
     (void)state;
-    __atomic_store_n(&srv.stop, 1, __ATOMIC_SEQ_CST);
-    pthread_join(srv.thread, NULL);
-    close(srv.fd);
+    loopback_stop(&srv.lb);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     return system(cmd) == 0 ? 0 : -1;
 }
