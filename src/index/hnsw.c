@@ -501,10 +501,17 @@ static inline pthread_mutex_t *stripe(struct hnsw *h, uint32_t node)
     return &h->stripes[node & (N_STRIPES - 1)];
 }
 
-/* The link list of node at level; under a parallel build a consistent copy in s->links. */
+/* The link list of node at level; under a parallel build a consistent copy in s->links, and
+ * the decoded copy there when level 0 is packed (never during a build). */
 static const uint32_t *read_links(struct hnsw *h, struct scratch *s, uint32_t node, int level)
 {
-    const uint32_t *l = links_at(h, node, level);
+    const uint32_t *l;
+
+    if (level == 0 && h->packed0 != NULL) {
+        s->links[0] = links0_unpack(h, node, s->links + 1);
+        return s->links;
+    }
+    l = links_at(h, node, level);
     if (!h->parallel)
         return l;
     pthread_mutex_lock(stripe(h, node));
@@ -627,7 +634,9 @@ static bool search_layer(struct hnsw *h, struct scratch *s, const struct prep *q
 
         if (c.dist > bound && nt >= ef)
             break;
-        if (n_cands > 0 && level == 0)
+        if (n_cands > 0 && level == 0 && h->packed0 != NULL)
+            __builtin_prefetch(h->packed0 + (size_t)s->cands[0].node * h->link_stride);
+        else if (n_cands > 0 && level == 0)
             __builtin_prefetch(links0(h, s->cands[0].node));
         l = read_links(h, s, c.node, level);
         cnt = l[0];
@@ -806,6 +815,7 @@ void hnsw_default_params(struct hnsw_params *p, uint32_t dim)
     p->rescore = 0;
     p->filter_flat_fraction = 0.05;
     p->seed = 42;
+    p->compact_links = true;
 }
 
 frugal_status hnsw_check_params(const struct hnsw_params *p, struct err *err)
@@ -836,6 +846,8 @@ frugal_status hnsw_new(const struct hnsw_params *p, struct hnsw **out, struct er
     h->p = *p;
     if (h->p.storage == VEC_STORE_F32)
         h->p.keep_f32 = false;
+    if (h->p.storage != VEC_STORE_I8)
+        h->p.compact_links = false;
     h->k = vec_kernels_best();
     h->m0 = 2 * p->m;
     h->level_mult = 1.0 / log((double)p->m);
@@ -879,6 +891,7 @@ void hnsw_free(struct hnsw *h)
     frugal_free(h->upper);
     frugal_free(h->codes_mem);
     frugal_free(h->level0);
+    frugal_free(h->packed0);
     frugal_free(h->labels);
     frugal_free(h->levels);
     frugal_free(h->deleted);
@@ -917,6 +930,8 @@ frugal_status hnsw_reserve(struct hnsw *h, size_t want)
     void *p;
 
     if (h->f32_map.ptr != NULL && f32_to_memory(h) != FRUGAL_OK)
+        return FRUGAL_ENOMEM;
+    if (hnsw_links_unpack(h) != FRUGAL_OK)
         return FRUGAL_ENOMEM;
     if (want <= h->cap)
         return FRUGAL_OK;
@@ -1244,6 +1259,7 @@ frugal_status hnsw_add_batch(struct hnsw *h, const int64_t *ids, const float *ve
         }
     }
 out_unlock:
+    hnsw_links_pack(h);
     pthread_rwlock_unlock(&h->lock);
     frugal_free(tmp);
     return rc;
@@ -1306,6 +1322,8 @@ static frugal_status delete_locked(struct hnsw *h, int64_t id, struct err *err)
     if (x == NO_NODE)
         return err_set(err, FRUGAL_ENOTFOUND, "hnsw: id %lld is not in the index",
                        (long long)id);
+    if (hnsw_links_unpack(h) != FRUGAL_OK)
+        return err_set(err, FRUGAL_ENOMEM, "hnsw: out of memory");
     s = scratch_get(h, scratch_ef(h));
     if (s == NULL)
         return err_set(err, FRUGAL_ENOMEM, "hnsw: out of memory");
@@ -1508,7 +1526,11 @@ void hnsw_memory(struct hnsw *h, struct hnsw_memory *m)
     for (size_t i = 0; i < h->n; i++)
         upper_words += (size_t)h->levels[i] * (1 + h->p.m);
     m->codes = h->n * h->code_stride;
-    m->links = h->n * (1 + (size_t)h->m0) * sizeof(uint32_t) + upper_words * sizeof(uint32_t);
+    m->links = upper_words * sizeof(uint32_t);
+    if (h->packed0 != NULL)
+        m->links += h->n * h->link_stride + 8;
+    else
+        m->links += h->n * (1 + (size_t)h->m0) * sizeof(uint32_t);
     m->ids = h->n * sizeof(int64_t) + h->map.cap * sizeof(uint32_t);
     m->node_meta = h->n * (2 + sizeof(uint32_t *));
     if (h->lo != NULL)

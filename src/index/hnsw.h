@@ -45,6 +45,10 @@ struct hnsw_params {
     uint32_t rescore;            /* candidates rescored with float32 (0 = all ef); default 0 */
     double filter_flat_fraction; /* exact scan below this matching fraction; default 0.05 */
     uint64_t seed;               /* level generator seed; default 42 */
+    bool compact_links;          /* int8 only: keep the level-0 links bit-packed, ceil(log2 n)
+                                    bits an id, repacked after every hnsw_add_batch and on load;
+                                    single adds, updates and deletes unpack them until then.
+                                    Default true; the loader sets it for int8 files */
 };
 
 struct hnsw;

@@ -35,9 +35,18 @@ frugal_status hnsw_save(struct hnsw *h, const char *path, struct err *err)
     size_t n_sec = 0;
     size_t upper_words = 0;
     uint32_t *upper = NULL;
+    uint32_t *level0 = h->level0;
     frugal_status rc;
 
     pthread_rwlock_rdlock(&h->lock);
+    if (h->packed0 != NULL) { /* the file holds level-0 lists as uint32 */
+        level0 = frugal_reallocarray(NULL, h->n, (1 + (size_t)h->m0) * sizeof(uint32_t));
+        if (level0 == NULL) {
+            pthread_rwlock_unlock(&h->lock);
+            return err_set(err, FRUGAL_ENOMEM, "%s: out of memory", path);
+        }
+        hnsw_links_copy_out(h, level0);
+    }
     for (size_t i = 0; i < h->n; i++)
         upper_words += (size_t)h->levels[i] * (1 + h->p.m);
     if (upper_words > 0) {
@@ -45,6 +54,8 @@ frugal_status hnsw_save(struct hnsw *h, const char *path, struct err *err)
         upper = frugal_reallocarray(NULL, upper_words, sizeof(uint32_t));
         if (upper == NULL) {
             pthread_rwlock_unlock(&h->lock);
+            if (level0 != h->level0)
+                frugal_free(level0);
             return err_set(err, FRUGAL_ENOMEM, "%s: out of memory", path);
         }
         for (size_t i = 0; i < h->n; i++) {
@@ -61,6 +72,8 @@ frugal_status hnsw_save(struct hnsw *h, const char *path, struct err *err)
         if (codes == NULL) {
             pthread_rwlock_unlock(&h->lock);
             frugal_free(upper);
+            if (level0 != h->level0)
+                frugal_free(level0);
             return err_set(err, FRUGAL_ENOMEM, "%s: out of memory", path);
         }
         for (size_t i = 0; i < h->n; i++)
@@ -82,7 +95,7 @@ frugal_status hnsw_save(struct hnsw *h, const char *path, struct err *err)
     sec[n_sec++] = (struct vecfile_section){TAG_LABELS, h->labels, h->n * sizeof(int64_t)};
     sec[n_sec++] = (struct vecfile_section){TAG_LEVELS, h->levels, h->n};
     sec[n_sec++] = (struct vecfile_section){TAG_DELETED, h->deleted, h->n};
-    sec[n_sec++] = (struct vecfile_section){TAG_LEVEL0, h->level0,
+    sec[n_sec++] = (struct vecfile_section){TAG_LEVEL0, level0,
                                             h->n * (1 + (size_t)h->m0) * sizeof(uint32_t)};
     sec[n_sec++] = (struct vecfile_section){TAG_CODES, codes, h->n * h->code_bytes};
     sec[n_sec++] = (struct vecfile_section){TAG_UPPER, upper, upper_words * sizeof(uint32_t)};
@@ -95,6 +108,8 @@ frugal_status hnsw_save(struct hnsw *h, const char *path, struct err *err)
     rc = vecfile_write(path, &hdr, sec, n_sec, err);
     pthread_rwlock_unlock(&h->lock);
     frugal_free(upper);
+    if (level0 != h->level0)
+        frugal_free(level0);
     if (codes != h->codes)
         frugal_free(codes);
     return rc;
@@ -255,6 +270,7 @@ static frugal_status from_vecfile(const struct vecfile *vf, struct fs_map *keep_
         madvise(h->f32_map.ptr, h->f32_map.len, MADV_DONTNEED);
         madvise(h->f32_map.ptr, h->f32_map.len, MADV_RANDOM);
     }
+    hnsw_links_pack(h); /* int8 (params.compact_links): after every check on the uint32 lists */
     *out = h;
     return FRUGAL_OK;
 out_corrupt:

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/err.h"
 #include "base/fs.h"
@@ -74,7 +75,12 @@ struct hnsw {
     size_t code_stride;  /* bytes from one code to the next: code_bytes, f32/f16 rounded to 32 */
     char *codes;         /* cap x code_stride, 64-byte aligned inside codes_mem */
     char *codes_mem;     /* the allocation behind codes */
-    uint32_t *level0;    /* cap x (1 + m0): level-0 link lists, [count][m0 link slots] */
+    uint32_t *level0;    /* cap x (1 + m0): level-0 link lists, [count][m0 link slots]; NULL
+                            while packed */
+    uint8_t *packed0;    /* n x link_stride (+ 8 bytes of tail): the same lists bit-packed
+                            (params.compact_links; hnsw_links.c), else NULL */
+    size_t link_stride;  /* bytes per packed list: 1 count byte + ceil(m0 x link_bits / 8) */
+    uint32_t link_bits;  /* bits per packed id: enough for n - 1 when packed */
     int64_t *labels;     /* cap: slot -> id */
     uint8_t *levels;     /* cap: slot -> top level */
     uint32_t **upper;    /* cap: levels 1..level, each [count][m links]; NULL at level 0 */
@@ -99,6 +105,7 @@ struct hnsw {
     pthread_mutex_t stripes[N_STRIPES];
 };
 
+/* Level-0 lists of an unpacked index (writers unpack first: hnsw_links_unpack). */
 static inline uint32_t *links0(const struct hnsw *h, uint32_t node)
 {
     return h->level0 + (size_t)node * (1 + h->m0);
@@ -121,6 +128,31 @@ static inline uint32_t max_links(const struct hnsw *h, int level)
 {
     return level == 0 ? h->m0 : h->p.m;
 }
+
+/* The packed level-0 list of node into out[0..count); returns count. Each id is read with one
+ * unaligned 8-byte load (the tail padding keeps the last one inside the allocation). */
+static inline uint32_t links0_unpack(const struct hnsw *h, uint32_t node, uint32_t *out)
+{
+    const uint8_t *p = h->packed0 + (size_t)node * h->link_stride;
+    uint32_t cnt = p[0];
+    uint32_t bits = h->link_bits;
+    uint64_t mask = ((uint64_t)1 << bits) - 1;
+
+    p++;
+    for (uint32_t j = 0, pos = 0; j < cnt; j++, pos += bits) {
+        uint64_t w;
+        memcpy(&w, p + (pos >> 3), sizeof(w));
+        out[j] = (uint32_t)((w >> (pos & 7)) & mask);
+    }
+    return cnt;
+}
+
+/* hnsw_links.c: packs the level-0 lists (params.compact_links, m0 <= 255; otherwise, or out of
+ * memory, a no-op: packing saves memory, it is never required); unpacks them before a write
+ * (FRUGAL_ENOMEM; a no-op when not packed); copies them out unpacked into dst (n x (1 + m0)). */
+void hnsw_links_pack(struct hnsw *h);
+frugal_status hnsw_links_unpack(struct hnsw *h);
+void hnsw_links_copy_out(const struct hnsw *h, uint32_t *dst);
 
 /* Parameter checks shared by hnsw_new and the loader. */
 frugal_status hnsw_check_params(const struct hnsw_params *p, struct err *err);

@@ -301,6 +301,55 @@ static void test_file_round_trip(void **state)
     }
 }
 
+/* int8 keeps its level-0 links bit-packed (params.compact_links): the packed index answers
+ * exactly as an unpacked one, its links take under half the bytes, it round-trips through a file
+ * (saved as uint32 lists, packed again on load), and writers unpack it. */
+static void test_compact_links(void **state)
+{
+    (void)state;
+    struct err e;
+    struct hnsw_params p;
+    struct hnsw *hp = build(VEC_METRIC_L2, VEC_STORE_I8, true, 2);
+    struct hnsw *hu = NULL, *g = NULL;
+    struct flat *f = build_flat(VEC_METRIC_L2);
+    struct hnsw_memory mp, mu, mg;
+    char *path = tmp_path("compact.vec");
+
+    p = *hnsw_get_params(hp);
+    assert_true(p.compact_links);
+    p.compact_links = false;
+    assert_int_equal(hnsw_new(&p, &hu, &e), FRUGAL_OK);
+    assert_int_equal(hnsw_add_batch(hu, NULL, base_vecs, N_BASE, 2, &e), FRUGAL_OK);
+    hnsw_memory(hp, &mp);
+    hnsw_memory(hu, &mu);
+    print_message("links packed %zu unpacked %zu recall %.4f\n", mp.links, mu.links,
+                  recall(hp, f, NULL));
+    assert_true(mp.links * 2 < mu.links);
+    assert_true(recall(hp, f, NULL) >= 0.95);
+    assert_int_equal(hnsw_save(hp, path, &e), FRUGAL_OK);
+    assert_int_equal(hnsw_load(path, &g, &e), FRUGAL_OK);
+    same_results(hp, g);
+    hnsw_memory(g, &mg);
+    assert_int_equal(mg.links, mp.links);
+    /* a delete and an add unpack; the next batch packs again */
+    assert_int_equal(hnsw_delete(g, 5, &e), FRUGAL_OK);
+    assert_int_equal(hnsw_add(g, 1000000, query_vecs, &e), FRUGAL_OK);
+    assert_false(hnsw_contains(g, 5));
+    assert_true(hnsw_contains(g, 1000000));
+    hnsw_memory(g, &mg);
+    assert_true(mg.links > mu.links / 2);
+    assert_int_equal(hnsw_add_batch(g, (const int64_t[]){2000000}, query_vecs + DIM, 1, 1, &e),
+                     FRUGAL_OK);
+    hnsw_memory(g, &mg);
+    assert_true(mg.links * 2 < mu.links);
+    assert_true(recall(g, f, NULL) >= 0.95);
+    unlink(path);
+    hnsw_free(hp);
+    hnsw_free(hu);
+    hnsw_free(g);
+    flat_free(f);
+}
+
 /* An int8 index loaded with its float32 rescoring copy left in the mapped file answers exactly
  * as the in-memory one, holds no rescoring bytes in memory, and copies them in on the first add. */
 static void test_rescore_on_disk(void **state)
@@ -563,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_delete_30_percent),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_file_round_trip),
+        cmocka_unit_test(test_compact_links),
         cmocka_unit_test(test_rescore_on_disk),
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_sift10k),
