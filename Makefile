@@ -29,7 +29,7 @@ BIN_DIR := $(BUILD)/bin
 LIB_DIR := $(BUILD)/lib
 endif
 
-.PHONY: all setup setup-bench test test-unit test-cli test-api test-browser test-asan fuzz fuzz-smoke demo bench-bm25 bench-bm25-scale bench-chunking bench-ann bench-embed bench-glove bench-squad bench-hybrid bench-scarcity clean help \
+.PHONY: all setup setup-bench test test-unit test-cli test-api test-browser test-asan fuzz fuzz-smoke demo bench-bm25 bench-bm25-scale bench-chunking bench-ann bench-embed bench-glove bench-squad bench-hybrid bench-scarcity bench-server clean help \
         check-symbols format
 
 all: $(LIB_DIR)/libfrugal.a $(LIB_DIR)/libfrugal.so $(BIN_DIR)/frugal frugal.pc
@@ -50,6 +50,7 @@ help:
 	@echo "make bench-hybrid    hybrid vs BM25 vs dense (GloVe) nDCG@10 on SciFact, written to BENCHMARKS.md"
 	@echo "make bench-squad     extractive answers on SQuAD v1.1 dev (support, CPU share, context), written to BENCHMARKS.md"
 	@echo "make bench-scarcity  router vs always-generate against a 2-slot loopback generator, written to BENCHMARKS.md"
+	@echo "make bench-server    wrk against frugal serve (/v1/search, /v1/ask) on SciFact + RSS soak (BENCH_SOAK_SECONDS, default 300), written to BENCHMARKS.md"
 
 setup:
 	@bash scripts/setup
@@ -107,8 +108,12 @@ test-unit: $(UNIT_BIN)
 test-cli: $(BIN_DIR)/frugal
 	@FRUGAL_BIN=$(abspath $(BIN_DIR)/frugal) bash tests/cli/run.sh
 
+# Also runs the stock `openai` npm client (pinned in tests/browser/package-lock.json) against
+# the test server: tests/browser/openai.mjs.
 test-api: $(BIN_DIR)/frugal
-	@FRUGAL_BIN=$(abspath $(BIN_DIR)/frugal) bash tests/api/run.sh
+	@npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	@FRUGAL_BIN=$(abspath $(BIN_DIR)/frugal) OPENAI_TEST=$(abspath tests/browser/openai.mjs) \
+	    bash tests/api/run.sh
 
 # Debian's chromium driven by playwright-core (pinned in tests/browser/package-lock.json; it never
 # downloads a browser). Screenshots go to build/browser/.
@@ -189,6 +194,10 @@ bench-glove: setup-bench
 bench-scarcity:
 	$(MAKE) all
 	bash bench/scarcity.sh
+
+bench-server: setup-bench
+	$(MAKE) all
+	bash bench/server.sh
 
 bench-squad: setup-bench
 	$(MAKE) all

@@ -1,30 +1,32 @@
 /*
- * api_ask.c - POST /v1/ask: an answer with citations from frugal_ask (non-streaming).
+ * api_ask.c - POST /v1/ask: an answer with citations from frugal_ask, whole or streamed.
  *
  * How: the body becomes a struct api_ask_req (api_json.c); the key must allow the collection;
  * frugal_ask answers; the reply is the answer object: text, span, route and the reason for it,
  * confidence, citations (source, heading path, character offsets of the cited sentence,
- * snippet, score), timings per stage, tokens and cost. "stream": true (Server-Sent Events) is
- * not served yet and gets 501.
+ * snippet, score), timings per stage, tokens and cost.
  *
- * Threading: runs on a worker thread with that thread's handle; no state of its own.
+ * "stream": true answers with Server-Sent Events (api_stream.c runs frugal_ask on a producer
+ * thread with an on_delta callback): `route` {route, reason, confidence} first, then `delta`
+ * {text} frames (the generated tokens, or the extractive answer as one delta), then `citations`
+ * {citations: [...]}, then `done` with the rest of the answer object (answer: the final text,
+ * span, route, reason, confidence, timings_ms, usage, cost). When a generator streams, the
+ * route is known to be "generate" at its first token, before the reason and confidence are:
+ * that `route` event then carries the route alone and `done` carries all three. A failure
+ * after the stream began is an `error` event {error: {code, message}}.
+ *
+ * Threading: the whole reply runs on a worker thread with that thread's handle; the streamed
+ * one on its producer thread with the producer's own handle. No shared state.
  */
 #include "api_json.h"
 #include "server.h"
 
-static cJSON *answer_json(const frugal_answer *a, const char *collection)
+#include <stdlib.h>
+#include <string.h>
+
+cJSON *api_citation_json(const frugal_citation *c)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "collection", collection);
-    cJSON_AddStringToObject(root, "answer", a->text != NULL ? a->text : "");
-    cJSON_AddItemToObject(root, "span", api_string_or_null(a->span));
-    cJSON_AddItemToObject(root, "route", api_string_or_null(a->route));
-    cJSON_AddItemToObject(root, "reason", api_string_or_null(a->reason));
-    cJSON_AddNumberToObject(root, "confidence", a->confidence);
-    cJSON *cits = cJSON_AddArrayToObject(root, "citations");
-    for (size_t i = 0; i < a->n_citations; i++) {
-        const frugal_citation *c = &a->citations[i];
-        cJSON *o = cJSON_CreateObject();
+    cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "document_id", (double)c->document_id);
         cJSON_AddNumberToObject(o, "chunk_id", (double)c->chunk_id);
         cJSON_AddNumberToObject(o, "ordinal", c->ordinal);
@@ -36,8 +38,27 @@ static cJSON *answer_json(const frugal_answer *a, const char *collection)
         cJSON_AddNumberToObject(o, "char_end", (double)c->char_end);
         cJSON_AddItemToObject(o, "snippet", api_string_or_null(c->snippet));
         cJSON_AddNumberToObject(o, "score", c->score);
-        cJSON_AddItemToArray(cits, o);
-    }
+    return o;
+}
+
+static cJSON *citations_json(const frugal_answer *a)
+{
+    cJSON *cits = cJSON_CreateArray();
+    for (size_t i = 0; i < a->n_citations; i++)
+        cJSON_AddItemToArray(cits, api_citation_json(&a->citations[i]));
+    return cits;
+}
+
+/* The answer object without its citations. */
+static cJSON *facts_json(const frugal_answer *a, const char *collection)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "collection", collection);
+    cJSON_AddStringToObject(root, "answer", a->text != NULL ? a->text : "");
+    cJSON_AddItemToObject(root, "span", api_string_or_null(a->span));
+    cJSON_AddItemToObject(root, "route", api_string_or_null(a->route));
+    cJSON_AddItemToObject(root, "reason", api_string_or_null(a->reason));
+    cJSON_AddNumberToObject(root, "confidence", a->confidence);
     cJSON *t = cJSON_AddObjectToObject(root, "timings_ms");
     cJSON_AddNumberToObject(t, "retrieve", a->timings_ms.retrieve_ms);
     cJSON_AddNumberToObject(t, "extract", a->timings_ms.extract_ms);
@@ -51,7 +72,112 @@ static cJSON *answer_json(const frugal_answer *a, const char *collection)
     cJSON *cost = cJSON_AddObjectToObject(root, "cost");
     cJSON_AddNumberToObject(cost, "cpu_ms", a->cost_cpu_ms);
     cJSON_AddNumberToObject(cost, "usd", a->cost_usd);
+    cJSON_AddItemToObject(root, "generator", api_string_or_null(a->generator));
     return root;
+}
+
+static cJSON *answer_json(const frugal_answer *a, const char *collection)
+{
+    cJSON *root = facts_json(a, collection);
+    cJSON_AddItemToObject(root, "citations", citations_json(a));
+    return root;
+}
+
+static void params_from(frugal_ask_params *params, const struct api_ask_req *req,
+                        const char *collection)
+{
+    frugal_ask_default_params(params);
+    params->collection = collection;
+    params->mode = req->mode;
+    if (req->k > 0)
+        params->k = req->k;
+    if (req->min_confidence >= 0)
+        params->min_confidence = req->min_confidence;
+    params->filters = req->filters;
+    params->n_filters = req->n_filters;
+}
+
+/* ---- Streaming ---- */
+
+struct ask_job {
+    struct api_ask_req req;
+    struct api_stream *st;
+    bool routed; /* the route event went out */
+};
+
+static void ask_job_free(void *p)
+{
+    struct ask_job *job = p;
+    api_ask_req_release(&job->req);
+    free(job);
+}
+
+static int ask_delta(void *ctx, const char *text, size_t len)
+{
+    struct ask_job *job = ctx;
+    if (!job->routed) {
+        job->routed = true;
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "route", "generate");
+        if (!api_stream_event(job->st, "route", r))
+            return 1;
+    }
+    char *copy = strndup(text, len);
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "text", copy != NULL ? copy : "");
+    free(copy);
+    return api_stream_event(job->st, "delta", d) ? 0 : 1;
+}
+
+/* Sends an error event for a failure after the stream began. */
+static void stream_failure(struct api_stream *st, frugal_db *db, frugal_status rc)
+{
+    struct response tmp = {0};
+    if (rc == FRUGAL_EUNSUPPORTED)
+        api_reply_error(&tmp, 501, "not_implemented", "%s", frugal_errmsg(db));
+    else
+        api_reply_status(&tmp, db, rc);
+    cJSON *err = tmp.body != NULL ? cJSON_Parse(tmp.body) : NULL;
+    free(tmp.body);
+    api_stream_event(st, "error", err);
+}
+
+static void ask_produce(struct api_stream *st, frugal_db *db, void *arg)
+{
+    struct ask_job *job = arg;
+    job->st = st;
+    const char *collection = job->req.collection != NULL ? job->req.collection : "default";
+    frugal_ask_params params;
+    params_from(&params, &job->req, collection);
+    params.on_delta = ask_delta;
+    params.delta_ctx = job;
+    frugal_answer *a = NULL;
+    frugal_status rc = frugal_ask(db, job->req.question, &params, &a);
+    if (rc != FRUGAL_OK) {
+        stream_failure(st, db, rc);
+        return;
+    }
+    bool ok = true;
+    if (!job->routed) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddItemToObject(r, "route", api_string_or_null(a->route));
+        cJSON_AddItemToObject(r, "reason", api_string_or_null(a->reason));
+        cJSON_AddNumberToObject(r, "confidence", a->confidence);
+        ok = api_stream_event(st, "route", r);
+        if (ok && a->text != NULL && a->text[0] != '\0') {
+            cJSON *d = cJSON_CreateObject();
+            cJSON_AddStringToObject(d, "text", a->text);
+            ok = api_stream_event(st, "delta", d);
+        }
+    }
+    if (ok) {
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddItemToObject(c, "citations", citations_json(a));
+        ok = api_stream_event(st, "citations", c);
+    }
+    if (ok)
+        api_stream_event(st, "done", facts_json(a, collection));
+    frugal_answer_free(a);
 }
 
 void api_ask(struct request *rq, struct response *rs)
@@ -69,22 +195,18 @@ void api_ask(struct request *rq, struct response *rs)
         return;
     }
     if (req.stream) {
-        api_reply_error(rs, 501, "not_implemented",
-                        "streaming answers (\"stream\": true) are not available yet; ask "
-                        "without it");
-        api_ask_req_release(&req);
+        struct ask_job *job = calloc(1, sizeof *job);
+        if (job == NULL) {
+            api_reply_error(rs, 500, "internal", "out of memory");
+            api_ask_req_release(&req);
+            return;
+        }
+        job->req = req; /* moved */
+        api_reply_stream(rq, rs, ask_produce, job, ask_job_free);
         return;
     }
     frugal_ask_params params;
-    frugal_ask_default_params(&params);
-    params.collection = collection;
-    params.mode = req.mode;
-    if (req.k > 0)
-        params.k = req.k;
-    if (req.min_confidence >= 0)
-        params.min_confidence = req.min_confidence;
-    params.filters = req.filters;
-    params.n_filters = req.n_filters;
+    params_from(&params, &req, collection);
     frugal_answer *answer = NULL;
     frugal_status st = frugal_ask(rq->db, req.question, &params, &answer);
     if (st == FRUGAL_EUNSUPPORTED) {

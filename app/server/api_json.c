@@ -381,6 +381,106 @@ void api_ask_req_release(struct api_ask_req *r)
     memset(r, 0, sizeof *r);
 }
 
+/* The text of a chat message's content (a string, or text parts joined) as a new string; NULL
+ * with msg set when it has another shape. */
+static char *message_text(const cJSON *content, char *msg, size_t cap)
+{
+    if (cJSON_IsString(content) && content->valuestring != NULL) {
+        char *t = strdup(content->valuestring);
+        if (t == NULL)
+            fail(msg, cap, "out of memory");
+        return t;
+    }
+    if (!cJSON_IsArray(content)) {
+        fail(msg, cap, "a message's 'content' must be a string or an array of parts");
+        return NULL;
+    }
+    size_t len = 0;
+    const cJSON *part;
+    cJSON_ArrayForEach(part, content)
+    {
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (cJSON_IsString(text) && text->valuestring != NULL)
+            len += strlen(text->valuestring) + 1;
+    }
+    char *t = malloc(len + 1);
+    if (t == NULL) {
+        fail(msg, cap, "out of memory");
+        return NULL;
+    }
+    size_t used = 0;
+    cJSON_ArrayForEach(part, content)
+    {
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (!cJSON_IsString(text) || text->valuestring == NULL)
+            continue;
+        size_t n = strlen(text->valuestring);
+        if (used > 0)
+            t[used++] = '\n';
+        memcpy(t + used, text->valuestring, n);
+        used += n;
+    }
+    t[used] = '\0';
+    return t;
+}
+
+bool api_parse_chat(const char *body, size_t len, struct api_chat_req *out, char *msg, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *root = parse_object(body, len, msg, cap);
+    if (root == NULL)
+        return false;
+    double max_tokens = 0;
+    bool ok = get_string(root, "model", true, &out->model, msg, cap) &&
+              get_number(root, "max_tokens", 1, 1000000, &max_tokens, msg, cap) &&
+              get_number(root, "max_completion_tokens", 1, 1000000, &max_tokens, msg, cap);
+    if (ok && max_tokens != floor(max_tokens))
+        ok = fail(msg, cap, "field 'max_tokens' must be a whole number");
+    out->max_tokens = (int)max_tokens;
+    const cJSON *messages = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    if (ok && !cJSON_IsArray(messages))
+        ok = fail(msg, cap, "field 'messages' must be an array of messages");
+    const cJSON *last_user = NULL;
+    const cJSON *m;
+    if (ok) {
+        cJSON_ArrayForEach(m, messages)
+        {
+            const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+            if (!cJSON_IsObject(m) || !cJSON_IsString(role) || role->valuestring == NULL) {
+                ok = fail(msg, cap, "every message must be an object with a string 'role'");
+                break;
+            }
+            if (strcmp(role->valuestring, "user") == 0)
+                last_user = m;
+        }
+    }
+    if (ok && last_user == NULL)
+        ok = fail(msg, cap, "field 'messages' holds no message with role \"user\"");
+    if (ok) {
+        out->question =
+            message_text(cJSON_GetObjectItemCaseSensitive(last_user, "content"), msg, cap);
+        ok = out->question != NULL;
+    }
+    if (ok && out->question[strspn(out->question, " \t\r\n")] == '\0')
+        ok = fail(msg, cap, "the last user message is empty");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "stream");
+    if (ok && st != NULL && !cJSON_IsNull(st)) {
+        if (!cJSON_IsBool(st))
+            ok = fail(msg, cap, "field 'stream' must be a boolean");
+        else
+            out->stream = cJSON_IsTrue(st);
+    }
+    cJSON_Delete(root);
+    return ok;
+}
+
+void api_chat_req_release(struct api_chat_req *r)
+{
+    free(r->model);
+    free(r->question);
+    memset(r, 0, sizeof *r);
+}
+
 bool api_parse_collection(const char *body, size_t len, struct api_collection_req *out,
                           char *msg, size_t cap)
 {

@@ -1,6 +1,7 @@
 /*
  * api_openai.c - the OpenAI-compatible endpoints: POST /v1/embeddings, GET /v1/models, and
- * POST /v1/chat/completions (501 until it is wired to frugal_ask; POST /v1/ask is api_ask.c).
+ * POST /v1/chat/completions (frugal_ask behind the OpenAI chat shapes; POST /v1/ask is
+ * api_ask.c).
  *
  * How: a "model" names a collection (its embedder embeds; the key must allow the collection)
  * or, for an admin key without collection limits only, an embedder spec ("glove:PATH", ...),
@@ -8,11 +9,23 @@
  * collections the key may use, plus "frugal" (the default collection). Replies follow the
  * OpenAI shapes ({object: "list", data: [...]}) so that stock clients parse them.
  *
+ * Chat completions: the last "user" message is the question and the model names the
+ * collection ("frugal": the default one). The message content is the answer with its sources
+ * cited as [n] (the extractive answer cites [1], its own sentence; a generated one keeps the
+ * [n] the generator wrote) followed by a "Sources:" list; the same sources, with heading path,
+ * character offsets and snippet, are a top-level "sources" array. With "stream": true the reply
+ * is chat.completion.chunk SSE lines ("data: {...}"): the role, the content deltas (generated
+ * tokens, or the extractive answer as one delta), the sources list as a last content delta, a
+ * final chunk with finish_reason "stop" that also carries "sources" and "usage", and
+ * "data: [DONE]". Generation parameters other than max_tokens are ignored.
+ *
  * Threading: runs on a worker thread with that thread's handle; the embedder is opened for the
  * request and freed after it (no shared state).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api_json.h"
 #include "server.h"
@@ -130,9 +143,258 @@ void api_models(struct request *rq, struct response *rs)
     api_reply_json(rs, 200, root);
 }
 
+static const char *chat_collection(const char *model)
+{
+    return strcmp(model, "frugal") == 0 ? "default" : model;
+}
+
+/* The answer's text for the chat message (never empty). */
+static const char *chat_text(const frugal_answer *a)
+{
+    return a->text != NULL && a->text[0] != '\0' ? a->text
+                                                 : "No answer was found in the collection.";
+}
+
+/* What follows the text in the message: " [1]" for an extractive answer, then the sources
+ * list; owned (malloc), NULL when out of memory. */
+static char *chat_suffix(const frugal_answer *a)
+{
+    char *p = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&p, &len);
+    if (f == NULL)
+        return NULL;
+    bool extractive = a->route != NULL && strcmp(a->route, "extractive") == 0;
+    if (extractive && a->n_citations > 0 && a->text != NULL && a->text[0] != '\0')
+        fputs(" [1]", f);
+    if (a->n_citations > 0)
+        fputs("\n\nSources:", f);
+    for (size_t i = 0; i < a->n_citations; i++) {
+        const frugal_citation *c = &a->citations[i];
+        fprintf(f, "\n[%zu] %s", i + 1, c->source != NULL ? c->source : "");
+        if (c->heading_path != NULL && c->heading_path[0] != '\0')
+            fprintf(f, " (%s)", c->heading_path);
+    }
+    if (fclose(f) != 0) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static cJSON *chat_sources(const frugal_answer *a)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < a->n_citations; i++) {
+        cJSON *o = api_citation_json(&a->citations[i]);
+        cJSON_AddNumberToObject(o, "index", (double)(i + 1));
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+static cJSON *chat_usage(const frugal_answer *a, const char *question)
+{
+    /* The extractive route sends no tokens anywhere: count the question and the answer at
+     * about 4 bytes a token so that clients that sum usage see something sensible. */
+    size_t prompt = a->prompt_tokens > 0 ? a->prompt_tokens : (strlen(question) + 3) / 4;
+    size_t completion = a->completion_tokens > 0 ? a->completion_tokens
+                                                 : (strlen(chat_text(a)) + 3) / 4;
+    cJSON *u = cJSON_CreateObject();
+    cJSON_AddNumberToObject(u, "prompt_tokens", (double)prompt);
+    cJSON_AddNumberToObject(u, "completion_tokens", (double)completion);
+    cJSON_AddNumberToObject(u, "total_tokens", (double)(prompt + completion));
+    return u;
+}
+
+static cJSON *chat_base(const char *object, const char *id, long created, const char *model)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "id", id);
+    cJSON_AddStringToObject(root, "object", object);
+    cJSON_AddNumberToObject(root, "created", (double)created);
+    cJSON_AddStringToObject(root, "model", model);
+    cJSON_AddStringToObject(root, "system_fingerprint", "frugal");
+    return root;
+}
+
+static void chat_params(frugal_ask_params *params, const struct api_chat_req *req)
+{
+    frugal_ask_default_params(params);
+    params->collection = chat_collection(req->model);
+    params->max_tokens = req->max_tokens;
+}
+
+/* ---- Streaming ---- */
+
+struct chat_job {
+    struct api_chat_req req;
+    struct api_stream *st;
+    char id[64];
+    long created;
+    bool started;  /* the role chunk went out */
+    bool streamed; /* generated text went out as deltas */
+};
+
+static void chat_job_free(void *p)
+{
+    struct chat_job *job = p;
+    api_chat_req_release(&job->req);
+    free(job);
+}
+
+/* One chat.completion.chunk: delta {role?, content?}, finish_reason or null; extra (owned,
+ * may be NULL) fields are merged into the chunk. */
+static bool chat_chunk(struct chat_job *job, const char *content, const char *finish,
+                       cJSON *extra)
+{
+    cJSON *root = chat_base("chat.completion.chunk", job->id, job->created, job->req.model);
+    cJSON *choices = cJSON_AddArrayToObject(root, "choices");
+    cJSON *ch = cJSON_CreateObject();
+    cJSON_AddNumberToObject(ch, "index", 0);
+    cJSON *delta = cJSON_AddObjectToObject(ch, "delta");
+    if (!job->started) {
+        cJSON_AddStringToObject(delta, "role", "assistant");
+        job->started = true;
+    }
+    if (content != NULL)
+        cJSON_AddStringToObject(delta, "content", content);
+    cJSON_AddItemToObject(ch, "logprobs", cJSON_CreateNull());
+    cJSON_AddItemToObject(ch, "finish_reason", api_string_or_null(finish));
+    cJSON_AddItemToArray(choices, ch);
+    if (extra != NULL) {
+        cJSON *field = extra->child;
+        while (field != NULL) {
+            cJSON *next = field->next;
+            cJSON_AddItemToObject(root, field->string,
+                                  cJSON_DetachItemViaPointer(extra, field));
+            field = next;
+        }
+        cJSON_Delete(extra);
+    }
+    return api_stream_event(job->st, NULL, root);
+}
+
+static int chat_delta(void *ctx, const char *text, size_t len)
+{
+    struct chat_job *job = ctx;
+    char *copy = strndup(text, len);
+    if (copy == NULL)
+        return 1;
+    job->streamed = true;
+    bool ok = chat_chunk(job, copy, NULL, NULL);
+    free(copy);
+    return ok ? 0 : 1;
+}
+
+static void chat_produce(struct api_stream *st, frugal_db *db, void *arg)
+{
+    struct chat_job *job = arg;
+    job->st = st;
+    frugal_ask_params params;
+    chat_params(&params, &job->req);
+    params.on_delta = chat_delta;
+    params.delta_ctx = job;
+    frugal_answer *a = NULL;
+    frugal_status rc = frugal_ask(db, job->req.question, &params, &a);
+    if (rc != FRUGAL_OK) {
+        struct response tmp = {0};
+        api_reply_status(&tmp, db, rc);
+        cJSON *err = tmp.body != NULL ? cJSON_Parse(tmp.body) : NULL;
+        free(tmp.body);
+        if (api_stream_event(st, NULL, err))
+            api_stream_write(st, "data: [DONE]\n\n", 14);
+        return;
+    }
+    bool ok = job->streamed || chat_chunk(job, chat_text(a), NULL, NULL);
+    char *suffix = ok ? chat_suffix(a) : NULL;
+    if (ok && suffix != NULL && suffix[0] != '\0')
+        ok = chat_chunk(job, suffix, NULL, NULL);
+    free(suffix);
+    if (ok) {
+        cJSON *extra = cJSON_CreateObject();
+        cJSON_AddItemToObject(extra, "sources", chat_sources(a));
+        cJSON_AddItemToObject(extra, "usage", chat_usage(a, job->req.question));
+        cJSON_AddItemToObject(extra, "route", api_string_or_null(a->route));
+        ok = chat_chunk(job, NULL, "stop", extra);
+    }
+    if (ok)
+        api_stream_write(st, "data: [DONE]\n\n", 14);
+    frugal_answer_free(a);
+}
+
 void api_chat_completions(struct request *rq, struct response *rs)
 {
-    api_reply_error(rs, 501, "not_implemented",
-                    "/v1/chat/completions is not available yet; use POST /v1/ask for answers "
-                    "with citations");
+    struct api_chat_req req;
+    char msg[256];
+    if (!api_parse_chat(rq->body, rq->body_len, &req, msg, sizeof msg)) {
+        api_reply_error(rs, 400, "invalid_request", "%s", msg);
+        api_chat_req_release(&req);
+        return;
+    }
+    const char *collection = chat_collection(req.model);
+    frugal_collection_info *list = NULL;
+    size_t n = 0, i = 0;
+    if (!api_allow_collection(rq, rs, collection) ||
+        !api_collection_lookup(rq, rs, collection, &list, &n, &i)) {
+        api_chat_req_release(&req);
+        return;
+    }
+    frugal_collection_list_free(list, n);
+    char id[64];
+    snprintf(id, sizeof id, "chatcmpl-%s", rq->request_id);
+    long created = (long)time(NULL);
+    if (req.stream) {
+        struct chat_job *job = calloc(1, sizeof *job);
+        if (job == NULL) {
+            api_reply_error(rs, 500, "internal", "out of memory");
+            api_chat_req_release(&req);
+            return;
+        }
+        job->req = req; /* moved */
+        memcpy(job->id, id, sizeof id);
+        job->created = created;
+        api_reply_stream(rq, rs, chat_produce, job, chat_job_free);
+        return;
+    }
+    frugal_ask_params params;
+    chat_params(&params, &req);
+    frugal_answer *a = NULL;
+    frugal_status st = frugal_ask(rq->db, req.question, &params, &a);
+    char *suffix = st == FRUGAL_OK ? chat_suffix(a) : NULL;
+    if (st != FRUGAL_OK) {
+        api_reply_status(rs, rq->db, st);
+    } else if (suffix == NULL) {
+        api_reply_error(rs, 500, "internal", "out of memory");
+    } else {
+        const char *text = chat_text(a);
+        size_t len = strlen(text) + strlen(suffix);
+        char *content = malloc(len + 1);
+        if (content == NULL) {
+            api_reply_error(rs, 500, "internal", "out of memory");
+        } else {
+            snprintf(content, len + 1, "%s%s", text, suffix);
+            cJSON *root = chat_base("chat.completion", id, created, req.model);
+            cJSON *choices = cJSON_AddArrayToObject(root, "choices");
+            cJSON *ch = cJSON_CreateObject();
+            cJSON_AddNumberToObject(ch, "index", 0);
+            cJSON *m = cJSON_AddObjectToObject(ch, "message");
+            cJSON_AddStringToObject(m, "role", "assistant");
+            cJSON_AddStringToObject(m, "content", content);
+            cJSON_AddItemToObject(m, "refusal", cJSON_CreateNull());
+            cJSON_AddItemToObject(ch, "logprobs", cJSON_CreateNull());
+            cJSON_AddStringToObject(ch, "finish_reason", "stop");
+            cJSON_AddItemToArray(choices, ch);
+            cJSON_AddItemToObject(root, "usage", chat_usage(a, req.question));
+            cJSON_AddItemToObject(root, "sources", chat_sources(a));
+            cJSON_AddItemToObject(root, "route", api_string_or_null(a->route));
+            cJSON_AddItemToObject(root, "reason", api_string_or_null(a->reason));
+            cJSON_AddNumberToObject(root, "confidence", a->confidence);
+            api_reply_json(rs, 200, root);
+            free(content);
+        }
+    }
+    free(suffix);
+    frugal_answer_free(a);
+    api_chat_req_release(&req);
 }

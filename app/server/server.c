@@ -15,8 +15,12 @@
  * docs/openapi.yaml documents every path. A path that matches with another method gets 405
  * with an Allow header; no match is 404.
  *
+ * Streamed responses (api_stream.c) are produced on a thread per request and read by MHD
+ * through a content-reader callback that suspends the connection while the queue is empty.
+ *
  * Shutdown: SIGTERM and SIGINT are blocked in every thread and taken by sigwait in the main
- * thread; it quiesces the daemon (no new connections), waits for in-flight requests to finish
+ * thread; it quiesces the daemon (no new connections), waits for in-flight requests and stream
+ * producers to finish
  * (each library write is a transaction, so an interrupted one leaves nothing half-written),
  * stops the daemon and closes the per-thread databases.
  *
@@ -435,15 +439,23 @@ static double elapsed_s(const struct timespec *start)
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct conn_state *s,
                                      struct response *rs, bool retry_after)
 {
-    if (rs->body == NULL)
-        api_reply_error(rs, 500, "internal", "the handler gave no response");
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(rs->body_len, rs->body, MHD_RESPMEM_MUST_FREE);
-    if (r == NULL) {
-        free(rs->body);
-        return MHD_NO;
+    struct MHD_Response *r = NULL;
+    if (rs->stream != NULL) {
+        r = api_stream_response(rs->stream);
+        rs->stream = NULL;
+        if (r == NULL)
+            return MHD_NO;
+        MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    } else {
+        if (rs->body == NULL)
+            api_reply_error(rs, 500, "internal", "the handler gave no response");
+        r = MHD_create_response_from_buffer(rs->body_len, rs->body, MHD_RESPMEM_MUST_FREE);
+        if (r == NULL) {
+            free(rs->body);
+            return MHD_NO;
+        }
+        rs->body = NULL;
     }
-    rs->body = NULL;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             rs->content_type != NULL ? rs->content_type : "application/json");
     MHD_add_response_header(r, "X-Request-Id", s->request_id);
@@ -784,7 +796,8 @@ int server_run(const struct server_config *cfg)
     signal(SIGPIPE, SIG_IGN);
 
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG, 0, NULL, NULL,
         on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
@@ -807,7 +820,9 @@ int server_run(const struct server_config *cfg)
     fprintf(stderr, "frugal serve: %s: finishing requests in progress\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     MHD_quiesce_daemon(d); /* stop accepting; the listening socket stays ours until stop */
-    for (int i = 0; i < SHUTDOWN_WAIT_S * 100 && atomic_load(&inflight) > 0; i++) {
+    for (int i = 0; i < SHUTDOWN_WAIT_S * 100 &&
+                    (atomic_load(&inflight) > 0 || api_streams_running() > 0);
+         i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

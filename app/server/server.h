@@ -20,6 +20,8 @@
 #include "frugal.h"
 
 struct MHD_Connection;
+struct MHD_Response;
+struct api_stream;
 
 struct server_config {
     const char *db_path;
@@ -71,6 +73,7 @@ struct response {
     const char *allow;         /* Allow header for 405, static */
     const char *cache_control; /* Cache-Control header or NULL; static */
     const char *etag;          /* ETag header or NULL; static */
+    struct api_stream *stream; /* a streamed body instead of `body` (api_reply_stream) */
 };
 
 typedef void (*api_handler)(struct request *rq, struct response *rs);
@@ -97,6 +100,30 @@ bool api_has_role(const struct request *rq, frugal_key_role role);
 cJSON *api_string_or_null(const char *s);
 /* Metadata JSON text as a value ({} for NULL; kept as a string when unparsable). */
 cJSON *api_metadata(const char *metadata_json);
+
+/* ---- Streamed responses (api_stream.c) ---- */
+
+/* Produces a stream's body on its own thread with its own handle db; fn returns when done. */
+typedef void (*api_stream_fn)(struct api_stream *st, frugal_db *db, void *arg);
+/* Replies 200 with a text/event-stream body written by fn(st, db, arg) on a new thread, so the
+ * worker goes back to its other connections. Takes ownership of arg: free_arg(arg) runs once
+ * both the producer and the response are done with it (also when starting fails, which
+ * replies 500/503 instead). */
+void api_reply_stream(struct request *rq, struct response *rs, api_stream_fn fn, void *arg,
+                      void (*free_arg)(void *));
+/* Queues len bytes (copied) for the client, blocking while the queue is full; false once the
+ * client has gone (stop producing). */
+bool api_stream_write(struct api_stream *st, const char *data, size_t len);
+/* One SSE frame: "event: EVENT\ndata: JSON\n\n" ("data: JSON\n\n" when event is NULL).
+ * Takes ownership of data (deleted). false once the client has gone. */
+bool api_stream_event(struct api_stream *st, const char *event, cJSON *data);
+/* server.c: the MHD response reading st (NULL on failure, st then released). */
+struct MHD_Response *api_stream_response(struct api_stream *st);
+/* Producer threads still running (shutdown waits for them). */
+int api_streams_running(void);
+
+/* api_ask.c: one citation as the API shows it (also the OpenAI endpoints' "sources"). */
+cJSON *api_citation_json(const frugal_citation *c);
 
 /* api_collections.c: finds collection `name` in a fresh list (*list, *n: free with
  * frugal_collection_list_free) at *index; false after replying 404 or the failure. */

@@ -36,6 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         assert(a.question != NULL && a.k <= 100);
     api_ask_req_release(&a);
 
+    struct api_chat_req ch;
+    if (api_parse_chat(body, size, &ch, msg, sizeof msg))
+        assert(ch.model != NULL && ch.question != NULL && ch.question[0] != '\0');
+    api_chat_req_release(&ch);
+
     struct api_collection_req c;
     if (api_parse_collection(body, size, &c, msg, sizeof msg))
         assert(c.name != NULL);
