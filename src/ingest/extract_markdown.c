@@ -33,6 +33,7 @@ enum container { C_LIST_ITEM, C_QUOTE };
 
 struct md_state {
     struct extracted *doc;
+    size_t input_len;             /* bytes of Markdown given to md4c: the bound of any text span */
     struct buf text;              /* pending inline text of the current leaf block or cell */
     struct buf row;               /* current table row: cells joined by " | " */
     struct buf table;             /* current table: rows joined by "\n" */
@@ -269,6 +270,10 @@ static int on_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *us
     if (st->rc != FRUGAL_OK)
         return 1;  /* sticky: md4c may call on after an abort */
     frugal_status rc = FRUGAL_OK;
+    if (size > st->input_len) {
+        st->rc = FRUGAL_ECORRUPT;
+        return 1;
+    }
     switch (type) {
     case MD_TEXT_NULLCHAR: rc = buf_append(&st->text, "\xEF\xBF\xBD", 3); break;
     case MD_TEXT_BR: rc = buf_putc(&st->text, '\n'); break;
@@ -350,9 +355,15 @@ frugal_status extract_markdown(const char *data, size_t len, const struct extrac
     memset(&st, 0, sizeof st);
     st.doc = doc;
     st.have_title = doc->title != NULL;
-    buf_init(&st.text, 0);
-    buf_init(&st.row, 0);
-    buf_init(&st.table, 0);
+    /* Bounded by the input: every text callback passes a slice of it (at most 3 bytes for each
+     * input byte, for U+FFFD), so a larger buffer means the parser went wrong. Debian's md4c
+     * 0.4.8 was seen once under the fuzzer handing over a span of ~2 GiB from a 146-byte input
+     * (not reproducible alone: state from earlier inputs); this turns that into a clean error. */
+    size_t text_max = 3 * len + 4096;
+    st.input_len = len;
+    buf_init(&st.text, text_max);
+    buf_init(&st.row, text_max);
+    buf_init(&st.table, text_max);
     MD_PARSER parser;
     memset(&parser, 0, sizeof parser);
     parser.abi_version = 0;
@@ -365,6 +376,8 @@ frugal_status extract_markdown(const char *data, size_t len, const struct extrac
     parser.text = on_text;
     int ret = md_parse(data + skip, (MD_SIZE)(len - skip), &parser, &st);
     rc = st.rc;
+    if (rc == FRUGAL_ETOOBIG)
+        rc = FRUGAL_ECORRUPT;  /* see text_max above */
     if (rc == FRUGAL_OK && ret != 0)
         rc = FRUGAL_ENOMEM;  /* md4c fails by itself only when out of memory */
     if (rc == FRUGAL_OK)
@@ -372,5 +385,7 @@ frugal_status extract_markdown(const char *data, size_t len, const struct extrac
     buf_release(&st.text);
     buf_release(&st.row);
     buf_release(&st.table);
+    if (rc == FRUGAL_ECORRUPT)
+        return err_set(err, rc, "the Markdown parser returned text outside the input");
     return extract_status_err(err, rc);
 }
