@@ -9,7 +9,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(OPT) -g -fPIC $(WARN) \
              -Iinclude -Isrc $(PKG_CFLAGS) $(SAN) $(CFLAGS)
-LIBS_ALL = $(PKG_LIBS) -lstemmer -lopenblas -lm -lpthread $(SAN) $(LDFLAGS)
+LIBS_ALL = $(PKG_LIBS) -lstemmer -lm -lpthread $(SAN) $(LDFLAGS)
 
 LIB_SRC := $(wildcard src/*.c src/*/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -29,10 +29,14 @@ BIN_DIR := $(BUILD)/bin
 LIB_DIR := $(BUILD)/lib
 endif
 
-.PHONY: all setup setup-bench test test-unit test-cli test-api test-browser test-asan fuzz fuzz-smoke demo bench-bm25 bench-bm25-scale bench-chunking bench-ann bench-embed bench-glove bench-squad bench-hybrid bench-scarcity bench-server clean help \
+.PHONY: all print-libs setup setup-bench test test-unit test-cli test-api test-browser test-asan fuzz fuzz-smoke demo bench-bm25 bench-bm25-scale bench-chunking bench-ann bench-embed bench-glove bench-squad bench-hybrid bench-scarcity bench-server clean help \
         check-symbols format
 
 all: $(LIB_DIR)/libfrugal.a $(LIB_DIR)/libfrugal.so $(BIN_DIR)/frugal frugal.pc
+
+# The link line for programs built on lib/libfrugal.a (bench/*.sh use it for their drivers).
+print-libs:
+	@echo $(LIBS_ALL)
 
 help:
 	@echo "make            build bin/frugal, lib/libfrugal.{a,so}, frugal.pc"
@@ -147,7 +151,7 @@ build-fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_extract.h $(LIB_SRC)
 	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="-fsanitize=fuzzer-no-link,address,undefined" \
 	    build-fuzz/lib/libfrugal.a
 	clang $(CFLAGS_ALL) -Itests/fuzz -fsanitize=fuzzer,address,undefined -o $@ $< build-fuzz/lib/libfrugal.a \
-	    $(PKG_LIBS) -lstemmer -lopenblas -lm -lpthread
+	    $(PKG_LIBS) -lstemmer -lm -lpthread
 
 # Each target for FUZZ_SMOKE_SECONDS (default 10) on its seeds plus what earlier runs found;
 # a crash, leak or failed invariant fails the target with libFuzzer's report.

@@ -81,7 +81,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/frugal-bench-scale-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 CFLAGS_B="-std=c11 -O2 -Wall -Wextra -Werror -Iinclude"
-LIBS_B="lib/libfrugal.a $(pkg-config --libs sqlite3 libutf8proc gumbo libxml-2.0 libzip md4c zlib libcjson libcrypto libcurl) -lstemmer -lopenblas -lm -lpthread"
+LIBS_B="lib/libfrugal.a $(make -s --no-print-directory print-libs)"
 # shellcheck disable=SC2086
 ${CC:-cc} $CFLAGS_B -o "$tmp/bm25_bench" bench/bm25_bench.c $LIBS_B
 

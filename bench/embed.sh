@@ -21,7 +21,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 CFLAGS_B="-std=c11 -O2 -Iinclude -Isrc $(pkg-config --cflags libcjson)"
-LIBS_B="lib/libfrugal.a $(pkg-config --libs sqlite3 libutf8proc gumbo libxml-2.0 libzip md4c zlib libcjson libcrypto) -lstemmer -lopenblas -lm -lpthread"
+LIBS_B="lib/libfrugal.a $(make -s --no-print-directory print-libs)"
 # shellcheck disable=SC2086
 cc $CFLAGS_B -o "$tmp/embed_bench" bench/embed_bench.c $LIBS_B
 "$PY" bench/torch_bert.py write "$tmp/model"

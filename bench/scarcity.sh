@@ -18,7 +18,7 @@ cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 CFLAGS_B="-std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -O2 -Iinclude -Isrc $(pkg-config --cflags libcjson)"
-LIBS_B="lib/libfrugal.a $(pkg-config --libs sqlite3 libutf8proc gumbo libxml-2.0 libzip md4c zlib libcjson libcrypto libcurl libmicrohttpd) -lstemmer -lopenblas -lm -lpthread"
+LIBS_B="lib/libfrugal.a $(make -s --no-print-directory print-libs)"
 ${CC:-cc} $CFLAGS_B -o "$tmp/scarcity_bench" bench/scarcity_bench.c $LIBS_B
 gunzip -c "$SQUAD" > "$tmp/squad.json"
 

@@ -60,7 +60,7 @@ frugal_status embedder_embed(struct embedder *e, const char *const *texts, size_
                              struct err *err);
 
 /* A BERT-family sentence-transformers folder (bert.h); name "bert:" + the folder's base name.
- * n_threads: OpenBLAS threads (0 = 1). */
+ * n_threads: the encoder's worker threads (0 = 1). */
 frugal_status embedder_open_bert(const char *dir, int n_threads, bool int8,
                                  struct embedder **out, struct err *err);
 
