@@ -24,7 +24,6 @@
  * curl handles. Credentials are read once, at creation (rotate by creating a new backend).
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -53,15 +52,6 @@ void gen_bedrock_default_opts(struct gen_bedrock_opts *o)
 {
     memset(o, 0, sizeof(*o));
     gen_http_default_opts(&o->http);
-}
-
-static const char *env_or(const char *given, const char *name)
-{
-    const char *v;
-    if (given != NULL)
-        return given;
-    v = getenv(name);
-    return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
 static void wipe_free(char *s)
@@ -135,12 +125,12 @@ frugal_status gen_bedrock_new(const struct gen_bedrock_opts *opts, void **out_im
         gen_bedrock_default_opts(&defaults);
         opts = &defaults;
     }
-    region = env_or(opts->region, "AWS_REGION");
+    region = gen_env_or(opts->region, "AWS_REGION");
     if (region == NULL)
-        region = env_or(NULL, "AWS_DEFAULT_REGION");
-    ak = env_or(opts->access_key, "AWS_ACCESS_KEY_ID");
-    sk = env_or(opts->secret_key, "AWS_SECRET_ACCESS_KEY");
-    tok = env_or(opts->session_token, "AWS_SESSION_TOKEN");
+        region = gen_env_or(NULL, "AWS_DEFAULT_REGION");
+    ak = gen_env_or(opts->access_key, "AWS_ACCESS_KEY_ID");
+    sk = gen_env_or(opts->secret_key, "AWS_SECRET_ACCESS_KEY");
+    tok = gen_env_or(opts->session_token, "AWS_SESSION_TOKEN");
     if (region == NULL || strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") !=
                               strlen(region))
         return err_set(err, FRUGAL_EINVAL, "Bedrock: no valid region: set AWS_REGION or give "
@@ -195,16 +185,10 @@ frugal_status gen_bedrock_new(const struct gen_bedrock_opts *opts, void **out_im
 /* ---- One call -------------------------------------------------------------------------------- */
 
 struct call {
-    struct gen_http_sink sink; /* first: the HTTP layer hands it back */
-    const struct gen_params *params;
-    struct gen_result *res;
-    double t0;
-    bool streaming;
+    struct gen_call gc;        /* first: the HTTP layer hands its sink back */
     struct evstream_decoder es;
-    struct buf body;           /* Converse response */
     size_t max_response;
     bool stopped;              /* messageStop seen */
-    bool got_usage;
 };
 
 static void set_stop_reason(struct gen_result *r, const char *why)
@@ -219,16 +203,10 @@ static void set_stop_reason(struct gen_result *r, const char *why)
     snprintf(r->finish_reason, sizeof(r->finish_reason), "%s", m);
 }
 
-static void read_usage(struct call *c, const cJSON *usage)
+static void read_usage(struct call *c, const cJSON *root)
 {
-    const cJSON *in = cJSON_GetObjectItemCaseSensitive(usage, "inputTokens");
-    const cJSON *out = cJSON_GetObjectItemCaseSensitive(usage, "outputTokens");
-    if (cJSON_IsNumber(in) && cJSON_IsNumber(out) && in->valuedouble >= 0 &&
-        out->valuedouble >= 0 && in->valuedouble < 4e9 && out->valuedouble < 4e9) {
-        c->res->prompt_tokens = (uint32_t)in->valuedouble;
-        c->res->completion_tokens = (uint32_t)out->valuedouble;
-        c->got_usage = true;
-    }
+    gen_call_usage(&c->gc, cJSON_GetObjectItemCaseSensitive(root, "usage"), "inputTokens",
+                   "outputTokens");
 }
 
 static frugal_status on_message(void *ctx, const struct evstream_message *m, struct err *err)
@@ -265,17 +243,14 @@ static frugal_status on_message(void *ctx, const struct evstream_message *m, str
             st = err_set(err, FRUGAL_ECORRUPT, "ConverseStream message %zu: delta.text is not "
                          "a string", n);
         else if (text != NULL)
-            st = gen_http_emit(&c->sink, c->params, c->res, c->t0, text->valuestring,
-                               strlen(text->valuestring), err);
+            st = gen_call_emit(&c->gc, text->valuestring, strlen(text->valuestring), err);
     } else if (strcmp(m->event_type, "messageStop") == 0) {
         const cJSON *why = cJSON_GetObjectItemCaseSensitive(root, "stopReason");
         c->stopped = true;
         if (cJSON_IsString(why))
-            set_stop_reason(c->res, why->valuestring);
+            set_stop_reason(c->gc.res, why->valuestring);
     } else if (strcmp(m->event_type, "metadata") == 0) {
-        const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
-        if (cJSON_IsObject(usage))
-            read_usage(c, usage);
+        read_usage(c, root);
     }
     cJSON_Delete(root);
     return st;
@@ -284,11 +259,8 @@ static frugal_status on_message(void *ctx, const struct evstream_message *m, str
 static frugal_status on_body(struct gen_http_sink *s, const char *p, size_t n, struct err *err)
 {
     struct call *c = (struct call *)s;
-    if (!c->streaming) {
-        if (buf_append(&c->body, p, n) != FRUGAL_OK)
-            return err_set(err, FRUGAL_ENOMEM, "out of memory");
-        return FRUGAL_OK;
-    }
+    if (!c->gc.streaming)
+        return gen_call_collect(&c->gc, p, n, err);
     return evstream_feed(&c->es, p, n, on_message, c, err);
 }
 
@@ -297,16 +269,14 @@ static void on_attempt(struct gen_http_sink *s)
     struct call *c = (struct call *)s;
     evstream_release(&c->es);
     evstream_init(&c->es, c->max_response);
-    buf_reset(&c->body);
+    gen_call_reset(&c->gc);
     c->stopped = false;
-    c->got_usage = false;
-    c->res->text_len = 0;
-    c->res->finish_reason[0] = '\0';
 }
 
 static frugal_status parse_whole(struct call *c, struct err *err)
 {
-    cJSON *root = cJSON_ParseWithLength(c->body.ptr != NULL ? c->body.ptr : "", c->body.len);
+    const struct buf *body = &c->gc.body;
+    cJSON *root = cJSON_ParseWithLength(body->ptr != NULL ? body->ptr : "", body->len);
     const cJSON *output = cJSON_GetObjectItemCaseSensitive(root, "output");
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(output, "message");
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
@@ -329,16 +299,16 @@ static frugal_status parse_whole(struct call *c, struct err *err)
             st = err_set(err, FRUGAL_ECORRUPT, "a content block's text is not a string");
             break;
         }
-        if (gen_result_append(c->res, text->valuestring, strlen(text->valuestring)) !=
+        if (gen_result_append(c->gc.res, text->valuestring, strlen(text->valuestring)) !=
             FRUGAL_OK) {
             st = err_set(err, FRUGAL_ENOMEM, "out of memory");
             break;
         }
     }
     if (st == FRUGAL_OK && cJSON_IsString(why))
-        set_stop_reason(c->res, why->valuestring);
-    if (st == FRUGAL_OK && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "usage")))
-        read_usage(c, cJSON_GetObjectItemCaseSensitive(root, "usage"));
+        set_stop_reason(c->gc.res, why->valuestring);
+    if (st == FRUGAL_OK)
+        read_usage(c, root);
     cJSON_Delete(root);
     return st;
 }
@@ -410,28 +380,20 @@ static frugal_status build_body(const struct gen_message *m, size_t n,
     return st;
 }
 
-static frugal_status add(struct curl_slist **l, const char *h, struct err *err)
-{
-    struct curl_slist *n = curl_slist_append(*l, h);
-    if (n == NULL)
-        return err_set(err, FRUGAL_ENOMEM, "out of memory");
-    *l = n;
-    return FRUGAL_OK;
-}
-
 /* Signs the request and builds the header list (every header sent is signed). */
-static frugal_status sign(const struct bedrock *b, const char *path, bool streaming,
-                          const struct buf *body, struct curl_slist **headers, struct err *err)
+static frugal_status sign(const struct bedrock *b, const char *path, struct gen_call *c,
+                          struct err *err)
 {
     char date[17];
-    const char *accept = streaming ? "application/vnd.amazon.eventstream" : "application/json";
+    const char *accept = c->streaming ? "application/vnd.amazon.eventstream"
+                                      : "application/json";
     struct sigv4_header h[5] = {{"Content-Type", "application/json"},
                                 {"Accept", accept},
                                 {"Host", b->host},
                                 {"X-Amz-Date", date},
                                 {"X-Amz-Security-Token", b->session_token}};
     size_t nh = b->session_token != NULL ? 5 : 4;
-    struct sigv4_request req = {"POST", path, NULL, h, nh, body->ptr, body->len};
+    struct sigv4_request req = {"POST", path, NULL, h, nh, c->req.ptr, c->req.len};
     struct sigv4_creds cr = {b->access_key, b->secret_key, b->region, "bedrock"};
     struct buf line;
     frugal_status st;
@@ -444,16 +406,16 @@ static frugal_status sign(const struct bedrock *b, const char *path, bool stream
     else
         st = err_set(err, FRUGAL_ENOMEM, "out of memory");
     if (st == FRUGAL_OK)
-        st = add(headers, line.ptr, err);
+        st = gen_call_header(c, line.ptr, err);
     for (size_t i = 0; i < nh && st == FRUGAL_OK; i++) {
         buf_reset(&line);
         if (buf_printf(&line, "%s: %s", h[i].name, h[i].value) != FRUGAL_OK)
             st = err_set(err, FRUGAL_ENOMEM, "out of memory");
         else
-            st = add(headers, line.ptr, err);
+            st = gen_call_header(c, line.ptr, err);
     }
     if (st == FRUGAL_OK)
-        st = add(headers, "Expect:", err);
+        st = gen_call_header(c, "Expect:", err);
     buf_release(&line);
     return st;
 }
@@ -464,34 +426,25 @@ static frugal_status bedrock_generate(void *impl, const struct gen_message *mess
 {
     const struct bedrock *b = impl;
     struct call c;
-    struct buf req;
     struct buf path;
     struct buf url;
-    struct curl_slist *headers = NULL;
     frugal_status st;
 
     memset(&c, 0, sizeof(c));
-    c.sink.on_body = on_body;
-    c.sink.on_attempt = on_attempt;
-    c.params = params;
-    c.res = res;
-    c.t0 = gen_now_ms();
-    c.streaming = params->on_delta != NULL;
+    gen_call_init(&c.gc, params, res, b->http.max_response, on_body, on_attempt);
     c.max_response = b->http.max_response;
     evstream_init(&c.es, b->http.max_response);
-    buf_init(&c.body, b->http.max_response);
-    buf_init(&req, 0);
     buf_init(&path, 0);
     buf_init(&url, 0);
     st = gen_check_request(messages, n_messages, params, err);
     if (st == FRUGAL_OK) {
-        frugal_status bs = build_body(messages, n_messages, params, &req);
+        frugal_status bs = build_body(messages, n_messages, params, &c.gc.req);
         if (bs == FRUGAL_OK)
             bs = buf_printf(&path, "%s/model/", b->path_prefix);
         if (bs == FRUGAL_OK)
             bs = sigv4_uri_encode(&path, b->model_id, strlen(b->model_id), false);
         if (bs == FRUGAL_OK)
-            bs = buf_puts(&path, c.streaming ? "/converse-stream" : "/converse");
+            bs = buf_puts(&path, c.gc.streaming ? "/converse-stream" : "/converse");
         if (bs == FRUGAL_OK)
             bs = buf_printf(&url, "%.*s%s", (int)(strlen(b->endpoint) - strlen(b->path_prefix)),
                             b->endpoint, path.ptr);
@@ -499,42 +452,26 @@ static frugal_status bedrock_generate(void *impl, const struct gen_message *mess
             st = err_set(err, FRUGAL_ENOMEM, "out of memory");
     }
     if (st == FRUGAL_OK)
-        st = sign(b, path.ptr, c.streaming, &req, &headers, err);
+        st = sign(b, path.ptr, &c.gc, err);
     if (st == FRUGAL_OK)
-        st = gen_http_post(url.ptr, headers, req.ptr, req.len, &b->http, c.streaming, c.t0,
-                           &c.sink, res, err);
-    if (st == FRUGAL_OK && c.streaming) {
+        st = gen_call_post(&c.gc, url.ptr, &b->http, err);
+    if (st == FRUGAL_OK && c.gc.streaming) {
         st = evstream_finish(&c.es, err);
         if (st == FRUGAL_OK && !c.stopped)
             st = err_set(err, FRUGAL_EIO, "the stream ended before messageStop%s",
-                         c.sink.started ? " (partial text kept)" : "");
+                         c.gc.sink.started ? " (partial text kept)" : "");
         if (st != FRUGAL_OK)
             err_prefix(err, "POST %s", url.ptr);
     } else if (st == FRUGAL_OK) {
         st = parse_whole(&c, err);
         if (st != FRUGAL_OK)
             err_prefix(err, "POST %s", url.ptr);
-    } else if (st == FRUGAL_ECORRUPT && c.streaming) {
+    } else if (st == FRUGAL_ECORRUPT && c.gc.streaming) {
         err_prefix(err, "POST %s", url.ptr);
     }
-    if (res->text == NULL) {
-        res->text = frugal_strdup("");
-        if (res->text == NULL && st == FRUGAL_OK)
-            st = err_set(err, FRUGAL_ENOMEM, "out of memory");
-    }
-    if (st == FRUGAL_OK && !c.got_usage) {
-        size_t bytes = 0;
-        for (size_t i = 0; i < n_messages; i++)
-            bytes += strlen(messages[i].content) + 4;
-        res->prompt_tokens = gen_estimate_tokens(bytes);
-        res->completion_tokens = gen_estimate_tokens(res->text_len);
-        res->usage_estimated = true;
-    }
-    curl_slist_free_all(headers);
-    buf_release(&req);
+    st = gen_call_finish(&c.gc, messages, n_messages, st, err);
     buf_release(&path);
     buf_release(&url);
-    buf_release(&c.body);
     evstream_release(&c.es);
     return st;
 }

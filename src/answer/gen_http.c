@@ -1,5 +1,6 @@
 /*
- * gen_http.c - the POST-with-retries both generator backends share (contract in gen_http.h).
+ * gen_http.c - the POST-with-retries both generator backends share, and the bookkeeping of one
+ * backend call (request, headers, response body, usage or its estimate); contract in gen_http.h.
  *
  * How: each attempt runs one curl easy handle inside a private multi handle, so that this file
  * owns the loop and can look at its own monotonic clock every 20 ms: libcurl's own timeouts
@@ -9,7 +10,8 @@
  * for the server's error message. A failed attempt is retried when it may succeed later (429,
  * 5xx, refused or reset connections, connect timeouts) and nothing reached the caller yet; the
  * wait is the server's Retry-After when given, else an exponential backoff with jitter in
- * [b/2, b] so that many clients do not come back in step; no wait runs past the total deadline.
+ * [b/2, b] so that many clients do not come back in step (the policy is base/retry.c, shared
+ * with the embedding client); no wait runs past the total deadline.
  *
  * Why: a generator that fails must fail fast and clearly, so the circuit breaker and failover
  * can move on; a generator that streamed half an answer must never be retried behind the
@@ -22,12 +24,13 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cJSON.h>
 
 #include "base/alloc.h"
+#include "base/retry.h"
 #include "text/utf8.h"
 
 #define ERROR_BODY_MAX (64 * 1024)
@@ -149,30 +152,125 @@ frugal_status gen_result_append(struct gen_result *r, const char *text, size_t l
     return FRUGAL_OK;
 }
 
-frugal_status gen_http_emit(struct gen_http_sink *sink, const struct gen_params *params,
-                            struct gen_result *res, double t0_ms, const char *text, size_t len,
+uint32_t gen_estimate_tokens(size_t bytes)
+{
+    size_t t = (bytes + 3) / 4;
+    return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+void gen_call_init(struct gen_call *c, const struct gen_params *params, struct gen_result *res,
+                   size_t max_response,
+                   frugal_status (*on_body)(struct gen_http_sink *s, const char *p, size_t n,
+                                            struct err *err),
+                   void (*on_attempt)(struct gen_http_sink *s))
+{
+    memset(c, 0, sizeof(*c));
+    c->sink.on_body = on_body;
+    c->sink.on_attempt = on_attempt;
+    c->params = params;
+    c->res = res;
+    c->t0 = gen_now_ms();
+    c->streaming = params->on_delta != NULL;
+    buf_init(&c->body, max_response);
+    buf_init(&c->req, 0);
+}
+
+void gen_call_reset(struct gen_call *c)
+{
+    buf_reset(&c->body);
+    c->got_usage = false;
+    c->res->text_len = 0;
+    c->res->finish_reason[0] = '\0';
+}
+
+frugal_status gen_call_header(struct gen_call *c, const char *h, struct err *err)
+{
+    struct curl_slist *l = curl_slist_append(c->headers, h);
+    if (l == NULL)
+        return err_set(err, FRUGAL_ENOMEM, "out of memory");
+    c->headers = l;
+    return FRUGAL_OK;
+}
+
+frugal_status gen_call_post(struct gen_call *c, const char *url, const struct gen_http_opts *opts,
                             struct err *err)
+{
+    return gen_http_post(url, c->headers, c->req.ptr, c->req.len, opts, c->streaming, c->t0,
+                         &c->sink, c->res, err);
+}
+
+frugal_status gen_call_collect(struct gen_call *c, const char *p, size_t n, struct err *err)
+{
+    if (buf_append(&c->body, p, n) != FRUGAL_OK)
+        return err_set(err, FRUGAL_ENOMEM, "out of memory");
+    return FRUGAL_OK;
+}
+
+frugal_status gen_call_emit(struct gen_call *c, const char *text, size_t len, struct err *err)
 {
     if (len == 0)
         return FRUGAL_OK;
-    if (gen_result_append(res, text, len) != FRUGAL_OK)
+    if (gen_result_append(c->res, text, len) != FRUGAL_OK)
         return err_set(err, FRUGAL_ENOMEM, "out of memory");
-    if (!sink->started) {
-        sink->started = true;
-        res->streamed = true;
-        res->first_token_ms = gen_now_ms() - t0_ms;
+    if (!c->sink.started) {
+        c->sink.started = true;
+        c->res->streamed = true;
+        c->res->first_token_ms = gen_now_ms() - c->t0;
     }
-    if (params->on_delta(params->delta_ctx, text, len) != 0) {
-        sink->aborted = true;
+    if (c->params->on_delta(c->params->delta_ctx, text, len) != 0) {
+        c->sink.aborted = true;
         return err_set(err, FRUGAL_EINVAL, "aborted by the caller");
     }
     return FRUGAL_OK;
 }
 
-uint32_t gen_estimate_tokens(size_t bytes)
+void gen_call_usage(struct gen_call *c, const struct cJSON *usage, const char *prompt_key,
+                    const char *completion_key)
 {
-    size_t t = (bytes + 3) / 4;
-    return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(usage, prompt_key);
+    const cJSON *ct = cJSON_GetObjectItemCaseSensitive(usage, completion_key);
+
+    if (cJSON_IsObject(usage) && cJSON_IsNumber(pt) && cJSON_IsNumber(ct) &&
+        pt->valuedouble >= 0 && ct->valuedouble >= 0 && pt->valuedouble < 4e9 &&
+        ct->valuedouble < 4e9) {
+        c->res->prompt_tokens = (uint32_t)pt->valuedouble;
+        c->res->completion_tokens = (uint32_t)ct->valuedouble;
+        c->got_usage = true;
+    }
+}
+
+frugal_status gen_call_finish(struct gen_call *c, const struct gen_message *messages,
+                              size_t n_messages, frugal_status st, struct err *err)
+{
+    struct gen_result *r = c->res;
+
+    if (r->text == NULL) {
+        r->text = frugal_strdup("");
+        if (r->text == NULL && st == FRUGAL_OK)
+            st = err_set(err, FRUGAL_ENOMEM, "out of memory");
+    }
+    if (st == FRUGAL_OK && !c->got_usage) {
+        size_t bytes = 0;
+        for (size_t i = 0; i < n_messages; i++)
+            bytes += strlen(messages[i].content) + 4;
+        r->prompt_tokens = gen_estimate_tokens(bytes);
+        r->completion_tokens = gen_estimate_tokens(r->text_len);
+        r->usage_estimated = true;
+    }
+    curl_slist_free_all(c->headers);
+    c->headers = NULL;
+    buf_release(&c->req);
+    buf_release(&c->body);
+    return st;
+}
+
+const char *gen_env_or(const char *given, const char *name)
+{
+    const char *v;
+    if (given != NULL)
+        return given;
+    v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
 frugal_status gen_check_request(const struct gen_message *messages, size_t n_messages,
@@ -233,24 +331,6 @@ static bool transient(CURLcode cc)
     return cc == CURLE_COULDNT_CONNECT || cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR ||
            cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE ||
            cc == CURLE_OPERATION_TIMEDOUT;
-}
-
-static void sleep_ms(double ms)
-{
-    struct timespec ts;
-    if (ms <= 0)
-        return;
-    ts.tv_sec = (time_t)(ms / 1000);
-    ts.tv_nsec = (long)((ms - (double)ts.tv_sec * 1000) * 1e6);
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static uint64_t jitter_state(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&ts;
 }
 
 enum verdict { V_DONE, V_RETRY, V_FAIL };
@@ -333,10 +413,10 @@ static enum verdict run_attempt(struct attempt *a, CURLM *multi, bool streaming,
         char m[320];
         long s = a->sink->http_status;
         gen_server_message(a->error_body.ptr, a->error_body.len, m, sizeof(m));
-        *st = err_set(a->err, s == 429 || s >= 500 || s == 401 || s == 403 ? FRUGAL_EIO
+        *st = err_set(a->err, retry_http_status(s) || s == 401 || s == 403 ? FRUGAL_EIO
                       : FRUGAL_EINVAL, "POST %s: HTTP %ld: %s", url, s, m);
         curl_easy_getinfo(a->curl, CURLINFO_RETRY_AFTER, retry_after);
-        return s == 429 || s >= 500 ? V_RETRY : V_FAIL;
+        return retry_http_status(s) ? V_RETRY : V_FAIL;
     }
 }
 
@@ -378,8 +458,8 @@ frugal_status gen_http_post(const char *url, struct curl_slist *headers, const c
     struct attempt a;
     CURLM *multi = NULL;
     double deadline = t0_ms + (double)opts->total_timeout_ms;
-    double backoff = (double)opts->backoff_ms;
-    uint64_t rng = jitter_state();
+    struct retry_policy policy = {opts->max_retries, opts->backoff_ms, opts->max_backoff_ms, true};
+    struct retry_state retry;
     frugal_status st;
 
     memset(&a, 0, sizeof(a));
@@ -387,6 +467,7 @@ frugal_status gen_http_post(const char *url, struct curl_slist *headers, const c
     a.opts = opts;
     a.err = err;
     buf_init(&a.error_body, ERROR_BODY_MAX);
+    retry_init(&retry, &policy, 0);
     st = gen_http_global_init(err);
     if (st == FRUGAL_OK) {
         a.curl = curl_easy_init();
@@ -412,27 +493,16 @@ frugal_status gen_http_post(const char *url, struct curl_slist *headers, const c
         v = run_attempt(&a, multi, streaming, t0_ms, deadline, &retry_after, &st, url);
         if (v == V_DONE || v == V_FAIL || sink->started)
             break;
-        if (attempt >= opts->max_retries) {
+        if (!retry_next(&retry, (long long)retry_after, &wait)) {
             err_prefix(err, "gave up after %d attempts", attempt + 1);
             break;
         }
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        if (retry_after >= 0)
-            wait = (double)(retry_after > 86400 ? 86400 : retry_after) * 1000.0;
-        else
-            wait = backoff / 2 + (double)(rng % 1000) / 1000.0 * backoff / 2;
-        if (wait > (double)opts->max_backoff_ms)
-            wait = (double)opts->max_backoff_ms;
         now = gen_now_ms();
         if (now + wait >= deadline) {
             err_prefix(err, "no time left for a retry within %ld ms", opts->total_timeout_ms);
             break;
         }
-        sleep_ms(wait);
-        backoff = backoff * 2 > (double)opts->max_backoff_ms ? (double)opts->max_backoff_ms
-                                                             : backoff * 2;
+        retry_sleep_ms(wait);
         st = FRUGAL_OK;
     }
     result->total_ms = gen_now_ms() - t0_ms;

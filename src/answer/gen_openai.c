@@ -19,7 +19,6 @@
  * builds its own request state and curl handles, so calls may run concurrently.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
@@ -42,15 +41,6 @@ void gen_openai_default_opts(struct gen_openai_opts *o)
     memset(o, 0, sizeof(*o));
     o->include_usage = true;
     gen_http_default_opts(&o->http);
-}
-
-static const char *env_or(const char *given, const char *name)
-{
-    const char *v;
-    if (given != NULL)
-        return given;
-    v = getenv(name);
-    return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
 static bool ends_with(const char *s, size_t len, const char *tail)
@@ -106,11 +96,11 @@ frugal_status gen_openai_new(const struct gen_openai_opts *opts, void **out_impl
         gen_openai_default_opts(&defaults);
         opts = &defaults;
     }
-    base = env_or(opts->base_url, "FRUGAL_GEN_URL");
-    model = env_or(opts->model, "FRUGAL_GEN_MODEL");
-    key = env_or(opts->api_key, "FRUGAL_GEN_API_KEY");
+    base = gen_env_or(opts->base_url, "FRUGAL_GEN_URL");
+    model = gen_env_or(opts->model, "FRUGAL_GEN_MODEL");
+    key = gen_env_or(opts->api_key, "FRUGAL_GEN_API_KEY");
     if (key == NULL)
-        key = env_or(NULL, "OPENAI_API_KEY");
+        key = gen_env_or(NULL, "OPENAI_API_KEY");
     if (base == NULL)
         return err_set(err, FRUGAL_EINVAL, "no generator URL: set FRUGAL_GEN_URL or give one");
     if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0)
@@ -149,16 +139,10 @@ frugal_status gen_openai_new(const struct gen_openai_opts *opts, void **out_impl
 /* ---- One call -------------------------------------------------------------------------------- */
 
 struct call {
-    struct gen_http_sink sink; /* first: the HTTP layer hands it back */
+    struct gen_call gc;        /* first: the HTTP layer hands its sink back */
     const struct openai *be;
-    const struct gen_params *params;
-    struct gen_result *res;
-    double t0;
-    bool streaming;
     struct sse_decoder sse;
-    struct buf body;           /* non-streaming response */
     bool done;                 /* [DONE] seen */
-    bool got_usage;
 };
 
 static frugal_status build_body(const struct openai *be, const struct gen_message *m, size_t n,
@@ -200,21 +184,16 @@ static frugal_status build_body(const struct openai *be, const struct gen_messag
     return st;
 }
 
-static void set_finish(struct gen_result *r, const char *why)
+/* What a response or stream chunk (root) ends with: choices[0].finish_reason (fr, when it is a
+ * string) and the usage object. */
+static void read_finish_and_usage(struct call *c, const cJSON *fr, const cJSON *root)
 {
-    snprintf(r->finish_reason, sizeof(r->finish_reason), "%s", why);
-}
+    struct gen_result *r = c->gc.res;
 
-static void read_usage(struct call *c, const cJSON *usage)
-{
-    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens");
-    const cJSON *ct = cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens");
-    if (cJSON_IsNumber(pt) && cJSON_IsNumber(ct) && pt->valuedouble >= 0 &&
-        ct->valuedouble >= 0 && pt->valuedouble < 4e9 && ct->valuedouble < 4e9) {
-        c->res->prompt_tokens = (uint32_t)pt->valuedouble;
-        c->res->completion_tokens = (uint32_t)ct->valuedouble;
-        c->got_usage = true;
-    }
+    if (cJSON_IsString(fr))
+        snprintf(r->finish_reason, sizeof(r->finish_reason), "%s", fr->valuestring);
+    gen_call_usage(&c->gc, cJSON_GetObjectItemCaseSensitive(root, "usage"), "prompt_tokens",
+                   "completion_tokens");
 }
 
 /* Handles one SSE event of a chat completion stream. */
@@ -226,6 +205,7 @@ static frugal_status on_event(void *ctx, const char *type, const char *data, siz
     cJSON *root;
     const cJSON *choices;
     const cJSON *e;
+    const cJSON *fr = NULL;
     frugal_status st = FRUGAL_OK;
 
     (void)type;
@@ -259,7 +239,7 @@ static frugal_status on_event(void *ctx, const char *type, const char *data, siz
         const cJSON *ch = cJSON_GetArrayItem(choices, 0);
         const cJSON *delta = cJSON_GetObjectItemCaseSensitive(ch, "delta");
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(delta, "content");
-        const cJSON *fr = cJSON_GetObjectItemCaseSensitive(ch, "finish_reason");
+        fr = cJSON_GetObjectItemCaseSensitive(ch, "finish_reason");
         if (!cJSON_IsObject(ch) || (delta != NULL && !cJSON_IsObject(delta)))
             st = err_set(err, FRUGAL_ECORRUPT, "SSE event %zu: choices[0].delta is not an "
                          "object", n);
@@ -267,13 +247,10 @@ static frugal_status on_event(void *ctx, const char *type, const char *data, siz
             st = err_set(err, FRUGAL_ECORRUPT, "SSE event %zu: delta.content is not a string",
                          n);
         else if (cJSON_IsString(content))
-            st = gen_http_emit(&c->sink, c->params, c->res, c->t0, content->valuestring,
-                               strlen(content->valuestring), err);
-        if (st == FRUGAL_OK && cJSON_IsString(fr))
-            set_finish(c->res, fr->valuestring);
+            st = gen_call_emit(&c->gc, content->valuestring, strlen(content->valuestring), err);
     }
-    if (st == FRUGAL_OK && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "usage")))
-        read_usage(c, cJSON_GetObjectItemCaseSensitive(root, "usage"));
+    if (st == FRUGAL_OK)
+        read_finish_and_usage(c, fr, root);
     cJSON_Delete(root);
     return st;
 }
@@ -281,11 +258,8 @@ static frugal_status on_event(void *ctx, const char *type, const char *data, siz
 static frugal_status on_body(struct gen_http_sink *s, const char *p, size_t n, struct err *err)
 {
     struct call *c = (struct call *)s;
-    if (!c->streaming) {
-        if (buf_append(&c->body, p, n) != FRUGAL_OK)
-            return err_set(err, FRUGAL_ENOMEM, "out of memory");
-        return FRUGAL_OK;
-    }
+    if (!c->gc.streaming)
+        return gen_call_collect(&c->gc, p, n, err);
     return sse_feed(&c->sse, p, n, on_event, c, err);
 }
 
@@ -294,16 +268,14 @@ static void on_attempt(struct gen_http_sink *s)
     struct call *c = (struct call *)s;
     sse_release(&c->sse);
     sse_init(&c->sse, c->be->http.max_response);
-    buf_reset(&c->body);
+    gen_call_reset(&c->gc);
     c->done = false;
-    c->got_usage = false;
-    c->res->text_len = 0;
-    c->res->finish_reason[0] = '\0';
 }
 
 static frugal_status parse_whole(struct call *c, struct err *err)
 {
-    cJSON *root = cJSON_ParseWithLength(c->body.ptr != NULL ? c->body.ptr : "", c->body.len);
+    const struct buf *body = &c->gc.body;
+    cJSON *root = cJSON_ParseWithLength(body->ptr != NULL ? body->ptr : "", body->len);
     const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
     const cJSON *ch = cJSON_GetArrayItem(choices, 0);
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(ch, "message");
@@ -317,24 +289,13 @@ static frugal_status parse_whole(struct call *c, struct err *err)
         st = err_set(err, FRUGAL_ECORRUPT, "the response has no choices[0]");
     else if (!cJSON_IsString(content))
         st = err_set(err, FRUGAL_ECORRUPT, "choices[0].message.content is not a string");
-    else if (gen_result_append(c->res, content->valuestring, strlen(content->valuestring)) !=
-             FRUGAL_OK)
+    else if (gen_result_append(c->gc.res, content->valuestring,
+                               strlen(content->valuestring)) != FRUGAL_OK)
         st = err_set(err, FRUGAL_ENOMEM, "out of memory");
-    if (st == FRUGAL_OK && cJSON_IsString(fr))
-        set_finish(c->res, fr->valuestring);
-    if (st == FRUGAL_OK && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "usage")))
-        read_usage(c, cJSON_GetObjectItemCaseSensitive(root, "usage"));
+    if (st == FRUGAL_OK)
+        read_finish_and_usage(c, fr, root);
     cJSON_Delete(root);
     return st;
-}
-
-static frugal_status add(struct curl_slist **l, const char *h, struct err *err)
-{
-    struct curl_slist *n = curl_slist_append(*l, h);
-    if (n == NULL)
-        return err_set(err, FRUGAL_ENOMEM, "out of memory");
-    *l = n;
-    return FRUGAL_OK;
 }
 
 static frugal_status openai_generate(void *impl, const struct gen_message *messages,
@@ -343,64 +304,39 @@ static frugal_status openai_generate(void *impl, const struct gen_message *messa
 {
     const struct openai *be = impl;
     struct call c;
-    struct buf req;
-    struct curl_slist *headers = NULL;
     frugal_status st;
 
     memset(&c, 0, sizeof(c));
-    c.sink.on_body = on_body;
-    c.sink.on_attempt = on_attempt;
+    gen_call_init(&c.gc, params, res, be->http.max_response, on_body, on_attempt);
     c.be = be;
-    c.params = params;
-    c.res = res;
-    c.t0 = gen_now_ms();
-    c.streaming = params->on_delta != NULL;
     sse_init(&c.sse, be->http.max_response);
-    buf_init(&c.body, be->http.max_response);
-    buf_init(&req, 0);
     st = gen_check_request(messages, n_messages, params, err);
-    if (st == FRUGAL_OK && build_body(be, messages, n_messages, params, &req) != FRUGAL_OK)
+    if (st == FRUGAL_OK && build_body(be, messages, n_messages, params, &c.gc.req) != FRUGAL_OK)
         st = err_set(err, FRUGAL_ENOMEM, "out of memory");
     if (st == FRUGAL_OK)
-        st = add(&headers, "Content-Type: application/json", err);
+        st = gen_call_header(&c.gc, "Content-Type: application/json", err);
     if (st == FRUGAL_OK)
-        st = add(&headers, c.streaming ? "Accept: text/event-stream" : "Accept: application/json",
-                 err);
+        st = gen_call_header(&c.gc, c.gc.streaming ? "Accept: text/event-stream"
+                                                   : "Accept: application/json", err);
     if (st == FRUGAL_OK)
-        st = add(&headers, "Expect:", err);
+        st = gen_call_header(&c.gc, "Expect:", err);
     if (st == FRUGAL_OK && be->auth != NULL)
-        st = add(&headers, be->auth, err);
+        st = gen_call_header(&c.gc, be->auth, err);
     if (st == FRUGAL_OK)
-        st = gen_http_post(be->url, headers, req.ptr, req.len, &be->http, c.streaming, c.t0,
-                           &c.sink, res, err);
-    if (st == FRUGAL_OK && c.streaming) {
+        st = gen_call_post(&c.gc, be->url, &be->http, err);
+    if (st == FRUGAL_OK && c.gc.streaming) {
         st = sse_finish(&c.sse, on_event, &c, err);
         if (st == FRUGAL_OK && !c.done && res->finish_reason[0] == '\0')
             st = err_set(err, FRUGAL_EIO, "POST %s: the stream ended before [DONE]%s", be->url,
-                         c.sink.started ? " (partial text kept)" : "");
+                         c.gc.sink.started ? " (partial text kept)" : "");
     } else if (st == FRUGAL_OK) {
         st = parse_whole(&c, err);
         if (st != FRUGAL_OK)
             err_prefix(err, "POST %s", be->url);
-    } else if (st == FRUGAL_ECORRUPT && c.streaming) {
+    } else if (st == FRUGAL_ECORRUPT && c.gc.streaming) {
         err_prefix(err, "POST %s", be->url);
     }
-    if (res->text == NULL) {
-        res->text = frugal_strdup("");
-        if (res->text == NULL && st == FRUGAL_OK)
-            st = err_set(err, FRUGAL_ENOMEM, "out of memory");
-    }
-    if (st == FRUGAL_OK && !c.got_usage) {
-        size_t bytes = 0;
-        for (size_t i = 0; i < n_messages; i++)
-            bytes += strlen(messages[i].content) + 4;
-        res->prompt_tokens = gen_estimate_tokens(bytes);
-        res->completion_tokens = gen_estimate_tokens(res->text_len);
-        res->usage_estimated = true;
-    }
-    curl_slist_free_all(headers);
-    buf_release(&req);
-    buf_release(&c.body);
+    st = gen_call_finish(&c.gc, messages, n_messages, st, err);
     sse_release(&c.sse);
     return st;
 }

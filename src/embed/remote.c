@@ -6,8 +6,8 @@
  * written by hand into a buf (texts escaped as JSON strings, invalid UTF-8 replaced by U+FFFD);
  * the response is collected into a buf with a maximum size and parsed with cJSON, then checked
  * item by item before any value reaches the caller's buffer. Failed attempts that may succeed
- * later (429, 5xx, connection refused or reset, timeouts) wait and try again; the last attempt's
- * error is the one reported.
+ * later (429, 5xx, connection refused or reset, timeouts) wait and try again, by the policy in
+ * base/retry.c (backoff without jitter here); the last attempt's error is the one reported.
  *
  * Why: this is the HTTP edge of the embedding layer, the one place in src/embed that talks JSON
  * over the network, so it is where size limits and strict validation live: a misbehaving server
@@ -26,12 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cJSON.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/retry.h"
 #include "text/utf8.h"
 
 #define REMOTE_MAX_DIM 65536
@@ -445,28 +445,24 @@ static bool transient(CURLcode cc)
     }
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 /* One batch: sends, retries, parses. */
 static frugal_status embed_batch(struct remote_client *rc, const char *const *texts, size_t n,
                                  float *out, struct err *err)
 {
-    long backoff = rc->opts.backoff_ms;
+    struct retry_policy policy = {rc->opts.max_retries, rc->opts.backoff_ms,
+                                  rc->opts.max_backoff_ms, false};
+    struct retry_state retry;
     frugal_status st;
 
     if (build_body(rc, texts, n) != FRUGAL_OK)
         return err_set(err, FRUGAL_ENOMEM, "out of memory");
+    retry_init(&retry, &policy, 0);
     for (int attempt = 0;; attempt++) {
         CURLcode cc;
         long status = 0;
         curl_off_t retry_after = -1;
-        bool retry = false;
-        long wait;
+        bool again = false;
+        double wait;
 
         buf_reset(&rc->resp);
         rc->resp_too_big = false;
@@ -484,7 +480,7 @@ static frugal_status embed_batch(struct remote_client *rc, const char *const *te
             st = err_set(err, cc == CURLE_OPERATION_TIMEDOUT ? FRUGAL_ETIMEOUT : FRUGAL_EIO,
                          "POST %s: %s", rc->url,
                          rc->curl_err[0] != '\0' ? rc->curl_err : curl_easy_strerror(cc));
-            retry = transient(cc);
+            again = transient(cc);
         } else {
             char msg[320];
             curl_easy_getinfo(rc->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -496,19 +492,14 @@ static frugal_status embed_batch(struct remote_client *rc, const char *const *te
             }
             server_message(rc, msg, sizeof(msg));
             st = err_set(err, FRUGAL_EIO, "POST %s: HTTP %ld: %s", rc->url, status, msg);
-            retry = status == 429 || status >= 500;
+            again = retry_http_status(status);
             curl_easy_getinfo(rc->curl, CURLINFO_RETRY_AFTER, &retry_after);
         }
-        if (!retry)
+        if (!again)
             return st;
-        if (attempt >= rc->opts.max_retries)
+        if (!retry_next(&retry, (long long)retry_after, &wait))
             return err_prefix(err, "gave up after %d attempts", attempt + 1);
-        wait = retry_after >= 0 ? (long)(retry_after > 86400 ? 86400 : retry_after) * 1000
-                                : backoff;
-        if (wait > rc->opts.max_backoff_ms)
-            wait = rc->opts.max_backoff_ms;
-        sleep_ms(wait);
-        backoff = backoff > rc->opts.max_backoff_ms / 2 ? rc->opts.max_backoff_ms : 2 * backoff;
+        retry_sleep_ms(wait);
     }
 }
 

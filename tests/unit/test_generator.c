@@ -12,6 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
+#include "answer/gen_http.h"
 #include "answer/generator.h"
 #include "answer/stream.h"
 #include "base/buf.h"
@@ -355,6 +358,68 @@ static void test_openai_json(void **state)
     assert_non_null(strstr(srv.body, "\"stream\":false}"));
     gen_result_release(&r);
     gen_free(g);
+}
+
+/* The usage reading and the end of a call both backends share (gen_http.c): counts only when
+ * both are numbers in [0, 4e9) in an object; otherwise estimated from the bytes and flagged. */
+static void test_call_usage(void **state)
+{
+    static const char *const bad[] = {
+        "{\"prompt_tokens\":-1,\"completion_tokens\":2}",
+        "{\"prompt_tokens\":4e9,\"completion_tokens\":2}",
+        "{\"prompt_tokens\":\"5\",\"completion_tokens\":2}",
+        "{\"prompt_tokens\":5}",
+        "[5,2]",
+        "5",
+    };
+    const struct gen_message two[2] = {{"system", "abcd"}, {"user", "0123456789"}};
+    struct gen_params p;
+    struct gen_result r;
+    struct gen_call c;
+    struct err e;
+    cJSON *u;
+    (void)state;
+
+    gen_default_params(&p);
+    memset(&r, 0, sizeof(r));
+    gen_call_init(&c, &p, &r, 1024, NULL, NULL);
+    gen_call_usage(&c, NULL, "prompt_tokens", "completion_tokens");
+    assert_false(c.got_usage);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        u = cJSON_Parse(bad[i]);
+        gen_call_usage(&c, u, "prompt_tokens", "completion_tokens");
+        assert_false(c.got_usage);
+        assert_int_equal(r.prompt_tokens, 0);
+        cJSON_Delete(u);
+    }
+    u = cJSON_Parse("{\"inputTokens\":3999999999,\"outputTokens\":0}");
+    gen_call_usage(&c, u, "prompt_tokens", "completion_tokens");
+    assert_false(c.got_usage);
+    gen_call_usage(&c, u, "inputTokens", "outputTokens");
+    assert_true(c.got_usage);
+    assert_int_equal(r.prompt_tokens, 3999999999u);
+    assert_int_equal(r.completion_tokens, 0);
+    cJSON_Delete(u);
+    assert_int_equal(gen_call_finish(&c, two, 2, FRUGAL_OK, &e), FRUGAL_OK);
+    assert_false(r.usage_estimated);
+    assert_string_equal(r.text, "");
+    gen_result_release(&r);
+
+    /* no usage: (4 + 4 + 10 + 4 + 3) / 4 prompt tokens, (7 + 3) / 4 for the text */
+    gen_call_init(&c, &p, &r, 1024, NULL, NULL);
+    assert_int_equal(gen_result_append(&r, "seven b", 7), FRUGAL_OK);
+    assert_int_equal(gen_call_finish(&c, two, 2, FRUGAL_OK, &e), FRUGAL_OK);
+    assert_true(r.usage_estimated);
+    assert_int_equal(r.prompt_tokens, 6);
+    assert_int_equal(r.completion_tokens, 2);
+    gen_result_release(&r);
+
+    /* a failed call keeps its status and estimates nothing */
+    gen_call_init(&c, &p, &r, 1024, NULL, NULL);
+    assert_int_equal(gen_call_finish(&c, two, 2, FRUGAL_EIO, &e), FRUGAL_EIO);
+    assert_false(r.usage_estimated);
+    assert_string_equal(r.text, "");
+    gen_result_release(&r);
 }
 
 static void test_openai_failures(void **state)
@@ -767,6 +832,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_openai_stream),
         cmocka_unit_test(test_openai_json),
+        cmocka_unit_test(test_call_usage),
         cmocka_unit_test(test_openai_failures),
         cmocka_unit_test(test_bedrock),
         cmocka_unit_test(test_breaker),
