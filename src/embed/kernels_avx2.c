@@ -74,30 +74,7 @@ static inline __m256 exp8(__m256 x)
     return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
 }
 
-static inline __m256 erf8(__m256 x)
-{
-    __m256 x2;
-    __m256 p;
-    __m256 q;
-
-    x = _mm256_min_ps(x, _mm256_set1_ps(4.0f));
-    x = _mm256_max_ps(x, _mm256_set1_ps(-4.0f));
-    x2 = _mm256_mul_ps(x, x);
-    p = _mm256_set1_ps(-2.72614225801306e-10f);
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.77068142495902e-08f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.10102402082508e-06f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-5.69250639462346e-05f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-7.34990630326855e-04f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.95459980854025e-03f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.60960333262415e-02f));
-    p = _mm256_mul_ps(p, x);
-    q = _mm256_set1_ps(-1.45660718464996e-05f);
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-2.13374055278905e-04f));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.68282697438203e-03f));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-7.37332916720468e-03f));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.42647390514189e-02f));
-    return _mm256_div_ps(p, q);
-}
+EMBED_DEFINE_ERF(erf8, static inline, __m256, _mm256)
 
 static void avx2_gelu(float *x, size_t n)
 {
@@ -112,7 +89,7 @@ static void avx2_gelu(float *x, size_t n)
         _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(v, half), _mm256_add_ps(one, e)));
     }
     for (; i < n; i++)
-        x[i] = x[i] * 0.5f * (1.0f + erff(x[i] * 0.70710678118654752f));
+        x[i] = embed_gelu1(x[i]);
 }
 
 static void avx2_softmax(float *x, size_t n_rows, size_t n_cols, size_t ld)
@@ -219,10 +196,8 @@ static void avx2_bf16_to_f32(const uint16_t *src, float *dst, size_t n)
         __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(src + i)));
         _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
     }
-    for (; i < n; i++) {
-        uint32_t bits = (uint32_t)src[i] << 16;
-        memcpy(&dst[i], &bits, 4);
-    }
+    for (; i < n; i++)
+        dst[i] = embed_bf16_1(src[i]);
 }
 
 /* ---- Matrix products ---------------------------------------------------------------------- */
@@ -231,13 +206,25 @@ static void avx2_bf16_to_f32(const uint16_t *src, float *dst, size_t n)
 #define F32_KC 256   /* depth per packed A chunk (6 KiB) */
 #define I8_MR 4      /* rows per int8 register tile: 4 x 16 int32 in 8 accumulators */
 #define I8_KC 1024   /* depth in bytes per packed A chunk */
-#define B_BLOCK_BYTES (512u << 10) /* packed B kept in L2 across row tiles */
-#define M_BLOCK 192                /* rows per block (a multiple of both MRs) */
+_Static_assert(EMBED_M_BLOCK % F32_MR == 0 && EMBED_M_BLOCK % I8_MR == 0, "whole tiles per block");
 
-static size_t col_block(size_t k, size_t elem)
+/* A partial panel (nj < 16 columns) goes through full-width copies: rows x nj floats from src
+ * (row stride ld_src) to dst (row stride ld_dst). */
+static void copy_cols(float *dst, size_t ld_dst, const float *src, size_t ld_src, size_t rows,
+                      size_t nj)
 {
-    size_t nb = B_BLOCK_BYTES / (k * elem + 1) / 32 * 32;
-    return nb < 32 ? 32 : nb > 512 ? 512 : nb;
+    for (size_t r = 0; r < rows; r++)
+        memcpy(dst + r * ld_dst, src + r * ld_src, nj * sizeof(float));
+}
+
+/* nj values of src zero-padded to 16 in out; NULL when src is NULL (no bias). */
+static const float *pad16(float *out, const float *src, size_t nj)
+{
+    if (src == NULL)
+        return NULL;
+    memset(out, 0, 16 * sizeof(float));
+    memcpy(out, src, nj * sizeof(float));
+    return out;
 }
 
 static inline __m256 epilogue8(__m256 v, __m256 scale, const float *bias, bool gelu)
@@ -314,7 +301,7 @@ static void gemm_f32_block(const struct embed_gemm_f32 *g)
     float ap[F32_KC * F32_MR];
     float tail[F32_MR * 16];
     float bias_tail[16];
-    size_t nb = col_block(g->k < F32_KC ? g->k : F32_KC, sizeof(float));
+    size_t nb = embed_col_block(g->k < F32_KC ? g->k : F32_KC, sizeof(float));
 
     memset(tail, 0, sizeof(tail));
 
@@ -329,11 +316,7 @@ static void gemm_f32_block(const struct embed_gemm_f32 *g)
             for (size_t i0 = 0; i0 < g->m; i0 += F32_MR) {
                 size_t rows = g->m - i0 < F32_MR ? g->m - i0 : F32_MR;
 
-                for (size_t r = 0; r < F32_MR; r++) {
-                    const float *a = g->a + (i0 + r) * g->lda + k0;
-                    for (size_t kk = 0; kk < kc; kk++)
-                        ap[kk * F32_MR + r] = r < rows ? a[kk] : 0.0f;
-                }
+                embed_pack_a_f32(ap, g->a + i0 * g->lda + k0, g->lda, rows, F32_MR, kc);
                 for (size_t j0 = n0; j0 < n1; j0 += 16) {
                     const float *bp = g->b + j0 * g->k + k0 * 16;
                     float *c = g->c + i0 * g->ldc + j0;
@@ -344,17 +327,10 @@ static void gemm_f32_block(const struct embed_gemm_f32 *g)
                                  g->bias != NULL ? g->bias + j0 : NULL);
                         continue;
                     }
-                    /* a partial panel goes through a full-width copy */
-                    for (size_t r = 0; r < rows; r++)
-                        memcpy(tail + r * 16, c + r * g->ldc, nj * sizeof(float));
-                    if (g->bias != NULL) {
-                        memset(bias_tail, 0, sizeof(bias_tail));
-                        memcpy(bias_tail, g->bias + j0, nj * sizeof(float));
-                    }
+                    copy_cols(tail, 16, c, g->ldc, rows, nj);
                     f32_tile(kc, ap, bp, tail, 16, rows, first, last, g,
-                             g->bias != NULL ? bias_tail : NULL);
-                    for (size_t r = 0; r < rows; r++)
-                        memcpy(c + r * g->ldc, tail + r * 16, nj * sizeof(float));
+                             pad16(bias_tail, g->bias != NULL ? g->bias + j0 : NULL, nj));
+                    copy_cols(c, g->ldc, tail, 16, rows, nj);
                 }
             }
         }
@@ -363,15 +339,7 @@ static void gemm_f32_block(const struct embed_gemm_f32 *g)
 
 static void avx2_gemm_f32(const struct embed_gemm_f32 *g)
 {
-    /* row blocks keep C's block and A's chunk in L2 next to B's block */
-    for (size_t i0 = 0; i0 < g->m; i0 += M_BLOCK) {
-        struct embed_gemm_f32 sub = *g;
-
-        sub.m = g->m - i0 < M_BLOCK ? g->m - i0 : M_BLOCK;
-        sub.a += i0 * g->lda;
-        sub.c += i0 * g->ldc;
-        gemm_f32_block(&sub);
-    }
+    embed_gemm_f32_by_rows(g, gemm_f32_block);
 }
 
 /* s8 x s8 products of 4 consecutive k summed into int32 lanes, without VNNI: vpmaddubsw wants
@@ -455,7 +423,7 @@ static void gemm_i8_block(const struct embed_gemm_i8 *g)
     float tail[I8_MR * 16];
     float bias_tail[16];
     float scale_tail[16];
-    size_t nb = col_block(g->kp < I8_KC ? g->kp : I8_KC, 1);
+    size_t nb = embed_col_block(g->kp < I8_KC ? g->kp : I8_KC, 1);
 
     memset(tail, 0, sizeof(tail));
 
@@ -470,15 +438,7 @@ static void gemm_i8_block(const struct embed_gemm_i8 *g)
             for (size_t i0 = 0; i0 < g->m; i0 += I8_MR) {
                 size_t rows = g->m - i0 < I8_MR ? g->m - i0 : I8_MR;
 
-                for (size_t r = 0; r < I8_MR; r++) {
-                    const int8_t *a = g->a + (i0 + r) * g->lda + k0;
-                    for (size_t grp = 0; grp < kc / 4; grp++) {
-                        int32_t v = 0;
-                        if (r < rows)
-                            memcpy(&v, a + grp * 4, 4);
-                        ap[grp * I8_MR + r] = v;
-                    }
-                }
+                embed_pack_a_i8(ap, g->a + i0 * g->lda + k0, g->lda, rows, I8_MR, kc, 0);
                 for (size_t j0 = n0; j0 < n1; j0 += 16) {
                     const int8_t *bp = g->b + j0 * g->kp + k0 * 16;
                     float *c = g->c + i0 * g->ldc + j0;
@@ -489,17 +449,11 @@ static void gemm_i8_block(const struct embed_gemm_i8 *g)
                                 g->b_scale + j0, g->bias != NULL ? g->bias + j0 : NULL);
                         continue;
                     }
-                    for (size_t r = 0; r < rows; r++)
-                        memcpy(tail + r * 16, c + r * g->ldc, nj * sizeof(float));
-                    memset(bias_tail, 0, sizeof(bias_tail));
-                    memset(scale_tail, 0, sizeof(scale_tail));
-                    if (g->bias != NULL)
-                        memcpy(bias_tail, g->bias + j0, nj * sizeof(float));
-                    memcpy(scale_tail, g->b_scale + j0, nj * sizeof(float));
-                    i8_tile(kc / 4, ap, bp, tail, 16, rows, first, last, g, i0, scale_tail,
-                            g->bias != NULL ? bias_tail : NULL);
-                    for (size_t r = 0; r < rows; r++)
-                        memcpy(c + r * g->ldc, tail + r * 16, nj * sizeof(float));
+                    copy_cols(tail, 16, c, g->ldc, rows, nj);
+                    i8_tile(kc / 4, ap, bp, tail, 16, rows, first, last, g, i0,
+                            pad16(scale_tail, g->b_scale + j0, nj),
+                            pad16(bias_tail, g->bias != NULL ? g->bias + j0 : NULL, nj));
+                    copy_cols(c, g->ldc, tail, 16, rows, nj);
                 }
             }
         }
@@ -508,15 +462,7 @@ static void gemm_i8_block(const struct embed_gemm_i8 *g)
 
 static void avx2_gemm_i8(const struct embed_gemm_i8 *g)
 {
-    for (size_t i0 = 0; i0 < g->m; i0 += M_BLOCK) {
-        struct embed_gemm_i8 sub = *g;
-
-        sub.m = g->m - i0 < M_BLOCK ? g->m - i0 : M_BLOCK;
-        sub.a += i0 * g->lda;
-        sub.a_scale += i0;
-        sub.c += i0 * g->ldc;
-        gemm_i8_block(&sub);
-    }
+    embed_gemm_i8_by_rows(g, gemm_i8_block);
 }
 
 static void avx2_quantize(const float *x, size_t n_rows, size_t k, size_t ldx, int8_t *q,

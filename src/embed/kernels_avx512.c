@@ -36,42 +36,12 @@
 #define MR 12                      /* rows per register tile */
 #define F32_KC 256                 /* depth per copied A chunk (floats) */
 #define I8_KC 1024                 /* depth per copied A chunk (bytes) */
-#define B_BLOCK_BYTES (512u << 10) /* packed B kept in L2 across row tiles */
-#define M_BLOCK 192                /* rows per block (a multiple of MR) */
-
-static size_t col_block(size_t k, size_t elem)
-{
-    size_t nb = B_BLOCK_BYTES / (k * elem + 1) / 32 * 32;
-    return nb < 32 ? 32 : nb > 512 ? 512 : nb;
-}
+_Static_assert(EMBED_M_BLOCK % MR == 0, "whole tiles per row block");
 
 static __mmask16 cols_mask(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
 
-/* erf as in kernels_avx2.c (Eigen's float rational approximation) on 16 lanes. */
-INLINE __m512 erf16(__m512 x)
-{
-    __m512 x2;
-    __m512 p;
-    __m512 q;
-
-    x = _mm512_min_ps(x, _mm512_set1_ps(4.0f));
-    x = _mm512_max_ps(x, _mm512_set1_ps(-4.0f));
-    x2 = _mm512_mul_ps(x, x);
-    p = _mm512_set1_ps(-2.72614225801306e-10f);
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(2.77068142495902e-08f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.10102402082508e-06f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-5.69250639462346e-05f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-7.34990630326855e-04f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.95459980854025e-03f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-1.60960333262415e-02f));
-    p = _mm512_mul_ps(p, x);
-    q = _mm512_set1_ps(-1.45660718464996e-05f);
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-2.13374055278905e-04f));
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.68282697438203e-03f));
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-7.37332916720468e-03f));
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.42647390514189e-02f));
-    return _mm512_div_ps(p, q);
-}
+/* erf as in kernels_avx2.c (kernels.h) on 16 lanes. */
+EMBED_DEFINE_ERF(erf16, INLINE, __m512, _mm512)
 
 /* v + bias, then GELU when asked; bias may be NULL; lanes outside mask are don't-care. */
 INLINE __m512 finish(__m512 v, const float *bias, __mmask16 mask, bool gelu)
@@ -90,16 +60,17 @@ INLINE __m512 finish(__m512 v, const float *bias, __mmask16 mask, bool gelu)
 
 #define F32_ROW(r)                                                                              \
     do {                                                                                        \
-        __m512 x = _mm512_set1_ps(a[r]);                                                        \
+        __m512 x = _mm512_set1_ps(a[(r) * a_row]);                                              \
         c##r##a = _mm512_fmadd_ps(x, b0, c##r##a);                                              \
         if (np == 2)                                                                            \
             c##r##b = _mm512_fmadd_ps(x, b1, c##r##b);                                          \
     } while (0)
 #define F32_OUT(r) (acc[2 * (r)] = c##r##a, acc[2 * (r) + 1] = c##r##b)
 
-/* Sums of a 12 x (16 * np) tile over one depth chunk into acc (24 vectors). */
-INLINE void f32_tile(const int np, size_t kc, const float *ap, const float *bp0,
-                     const float *bp1, __m512 *acc)
+/* Sums of a 12 x (16 * np) tile over one depth chunk into acc (24 vectors). Row r's value at
+ * depth kk is ap[r * a_row + kk * a_depth]: the packed copy (1, MR) or A itself (lda, 1). */
+INLINE void f32_tile(const int np, size_t kc, const float *ap, size_t a_row, size_t a_depth,
+                     const float *bp0, const float *bp1, __m512 *acc)
 {
     __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a;
     __m512 c3a = c0a, c3b = c0a, c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a;
@@ -109,7 +80,7 @@ INLINE void f32_tile(const int np, size_t kc, const float *ap, const float *bp0,
     for (size_t kk = 0; kk < kc; kk++) {
         __m512 b0 = _mm512_loadu_ps(bp0 + kk * 16);
         __m512 b1 = np == 2 ? _mm512_loadu_ps(bp1 + kk * 16) : b0;
-        const float *a = ap + kk * MR;
+        const float *a = ap + kk * a_depth;
 
         F32_ROW(0);
         F32_ROW(1);
@@ -128,60 +99,29 @@ INLINE void f32_tile(const int np, size_t kc, const float *ap, const float *bp0,
     F32_OUT(6), F32_OUT(7), F32_OUT(8), F32_OUT(9), F32_OUT(10), F32_OUT(11);
 }
 
-#define F32_ROWD(r)                                                                             \
-    do {                                                                                        \
-        __m512 x = _mm512_set1_ps(a[(r) * lda]);                                                \
-        c##r##a = _mm512_fmadd_ps(x, b0, c##r##a);                                              \
-        c##r##b = _mm512_fmadd_ps(x, b1, c##r##b);                                              \
-    } while (0)
-
 /* f32_tile for 12 full rows and two panels, broadcasting straight from A's rows (no copy). */
 static TARGET void f32_tile_direct(size_t kc, const float *a0, size_t lda, const float *bp0,
                                    const float *bp1, __m512 *acc)
 {
-    __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a;
-    __m512 c3a = c0a, c3b = c0a, c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a;
-    __m512 c6a = c0a, c6b = c0a, c7a = c0a, c7b = c0a, c8a = c0a, c8b = c0a;
-    __m512 c9a = c0a, c9b = c0a, c10a = c0a, c10b = c0a, c11a = c0a, c11b = c0a;
-
-    for (size_t kk = 0; kk < kc; kk++) {
-        __m512 b0 = _mm512_loadu_ps(bp0 + kk * 16);
-        __m512 b1 = _mm512_loadu_ps(bp1 + kk * 16);
-        const float *a = a0 + kk;
-
-        F32_ROWD(0);
-        F32_ROWD(1);
-        F32_ROWD(2);
-        F32_ROWD(3);
-        F32_ROWD(4);
-        F32_ROWD(5);
-        F32_ROWD(6);
-        F32_ROWD(7);
-        F32_ROWD(8);
-        F32_ROWD(9);
-        F32_ROWD(10);
-        F32_ROWD(11);
-    }
-    F32_OUT(0), F32_OUT(1), F32_OUT(2), F32_OUT(3), F32_OUT(4), F32_OUT(5);
-    F32_OUT(6), F32_OUT(7), F32_OUT(8), F32_OUT(9), F32_OUT(10), F32_OUT(11);
+    f32_tile(2, kc, a0, lda, 1, bp0, bp1, acc);
 }
 
 static TARGET void f32_tile1(size_t kc, const float *ap, const float *bp0, __m512 *acc)
 {
-    f32_tile(1, kc, ap, bp0, bp0, acc);
+    f32_tile(1, kc, ap, 1, MR, bp0, bp0, acc);
 }
 
 static TARGET void f32_tile2(size_t kc, const float *ap, const float *bp0, const float *bp1,
                              __m512 *acc)
 {
-    f32_tile(2, kc, ap, bp0, bp1, acc);
+    f32_tile(2, kc, ap, 1, MR, bp0, bp1, acc);
 }
 
 static TARGET void gemm_f32_block(const struct embed_gemm_f32 *g)
 {
     float ap[F32_KC * MR] __attribute__((aligned(64)));
     __m512 acc[2 * MR];
-    size_t nb = col_block(g->k < F32_KC ? g->k : F32_KC, sizeof(float));
+    size_t nb = embed_col_block(g->k < F32_KC ? g->k : F32_KC, sizeof(float));
 
     for (size_t n0 = 0; n0 < g->n; n0 += nb) {
         size_t n1 = g->n - n0 < nb ? g->n : n0 + nb;
@@ -199,11 +139,8 @@ static TARGET void gemm_f32_block(const struct embed_gemm_f32 *g)
                 bool direct = rows == MR;
                 bool copy = !direct || (n1 - n0) % 32 != 0;
 
-                for (size_t r = 0; r < MR && copy; r++) {
-                    const float *a = g->a + (i0 + r) * g->lda + k0;
-                    for (size_t kk = 0; kk < kc; kk++)
-                        ap[kk * MR + r] = r < rows ? a[kk] : 0.0f;
-                }
+                if (copy)
+                    embed_pack_a_f32(ap, g->a + i0 * g->lda + k0, g->lda, rows, MR, kc);
                 for (size_t j0 = n0; j0 < n1; j0 += 32) {
                     const float *bp = g->b + j0 * g->k + k0 * 16;
                     size_t nj = n1 - j0 < 32 ? n1 - j0 : 32;
@@ -246,17 +183,9 @@ static TARGET void gemm_f32_block(const struct embed_gemm_f32 *g)
     }
 }
 
-TARGET void embed_gemm_f32_avx512(const struct embed_gemm_f32 *g)
+void embed_gemm_f32_avx512(const struct embed_gemm_f32 *g)
 {
-    /* row blocks keep C's block and A's chunk in L2 next to B's block */
-    for (size_t i0 = 0; i0 < g->m; i0 += M_BLOCK) {
-        struct embed_gemm_f32 sub = *g;
-
-        sub.m = g->m - i0 < M_BLOCK ? g->m - i0 : M_BLOCK;
-        sub.a += i0 * g->lda;
-        sub.c += i0 * g->ldc;
-        gemm_f32_block(&sub);
-    }
+    embed_gemm_f32_by_rows(g, gemm_f32_block);
 }
 
 /* ---- int8 -------------------------------------------------------------------------------- */
@@ -323,7 +252,7 @@ static TARGET void gemm_i8_block(const struct embed_gemm_i8 *g)
 {
     int32_t ap[I8_KC / 4 * MR] __attribute__((aligned(64)));
     __m512i acc[2 * MR];
-    size_t nb = col_block(g->kp < I8_KC ? g->kp : I8_KC, 1);
+    size_t nb = embed_col_block(g->kp < I8_KC ? g->kp : I8_KC, 1);
 
     for (size_t n0 = 0; n0 < g->n; n0 += nb) {
         size_t n1 = g->n - n0 < nb ? g->n : n0 + nb;
@@ -337,15 +266,7 @@ static TARGET void gemm_i8_block(const struct embed_gemm_i8 *g)
                 size_t rows = g->m - i0 < MR ? g->m - i0 : MR;
 
                 /* rows past m are zeros, i.e. 0x80 once made unsigned; they are not stored */
-                for (size_t r = 0; r < MR; r++) {
-                    const int8_t *a = g->a + (i0 + r) * g->lda + k0;
-                    for (size_t grp = 0; grp < kc / 4; grp++) {
-                        uint32_t v = 0;
-                        if (r < rows)
-                            memcpy(&v, a + grp * 4, 4);
-                        ap[grp * MR + r] = (int32_t)(v ^ 0x80808080u);
-                    }
-                }
+                embed_pack_a_i8(ap, g->a + i0 * g->lda + k0, g->lda, rows, MR, kc, 0x80808080u);
                 for (size_t j0 = n0; j0 < n1; j0 += 32) {
                     const int8_t *bp = g->b + j0 * g->kp + k0 * 16;
                     size_t nj = n1 - j0 < 32 ? n1 - j0 : 32;
@@ -400,15 +321,7 @@ static TARGET void gemm_i8_block(const struct embed_gemm_i8 *g)
     }
 }
 
-TARGET void embed_gemm_i8_avx512(const struct embed_gemm_i8 *g)
+void embed_gemm_i8_avx512(const struct embed_gemm_i8 *g)
 {
-    for (size_t i0 = 0; i0 < g->m; i0 += M_BLOCK) {
-        struct embed_gemm_i8 sub = *g;
-
-        sub.m = g->m - i0 < M_BLOCK ? g->m - i0 : M_BLOCK;
-        sub.a += i0 * g->lda;
-        sub.a_scale += i0;
-        sub.c += i0 * g->ldc;
-        gemm_i8_block(&sub);
-    }
+    embed_gemm_i8_by_rows(g, gemm_i8_block);
 }

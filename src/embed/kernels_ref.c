@@ -7,7 +7,8 @@
  * numerical truth the fast kernels are tested against. The reference matrix products walk the
  * same packed panels as the fast ones, one output row at a time against a 16-column panel, each
  * sum accumulated over k in order (which compilers vectorize over the 16 columns); the int8
- * product sums exactly in int32. Packing is layout only, shared by every table.
+ * product sums exactly in int32. Packing is layout only, shared by every table, and so is the
+ * walk over row blocks of the fast products (embed_gemm_*_by_rows).
  *
  * Why: a plain version keeps every fast kernel honest and runs on any x86-64 or other CPU.
  *
@@ -48,7 +49,7 @@ static void ref_layernorm(float *x, const float *residual, size_t n_rows, size_t
 static void ref_gelu(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        x[i] = x[i] * 0.5f * (1.0f + erff(x[i] * 0.70710678118654752f));
+        x[i] = embed_gelu1(x[i]);
 }
 
 static void ref_softmax(float *x, size_t n_rows, size_t n_cols, size_t ld)
@@ -100,13 +101,9 @@ static void ref_f16_to_f32(const uint16_t *src, float *dst, size_t n)
 
 static void ref_bf16_to_f32(const uint16_t *src, float *dst, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        uint32_t bits = (uint32_t)src[i] << 16;
-        memcpy(&dst[i], &bits, 4);
-    }
+    for (size_t i = 0; i < n; i++)
+        dst[i] = embed_bf16_1(src[i]);
 }
-
-static float gelu1(float x) { return x * 0.5f * (1.0f + erff(x * 0.70710678118654752f)); }
 
 static void ref_gemm_f32(const struct embed_gemm_f32 *g)
 {
@@ -128,7 +125,7 @@ static void ref_gemm_f32(const struct embed_gemm_f32 *g)
 
                 if (g->bias != NULL)
                     v += g->bias[j0 + j];
-                c[j] = g->gelu ? gelu1(v) : v;
+                c[j] = g->gelu ? embed_gelu1(v) : v;
             }
         }
     }
@@ -157,7 +154,7 @@ static void ref_gemm_i8(const struct embed_gemm_i8 *g)
 
                 if (g->bias != NULL)
                     v += g->bias[j0 + j];
-                c[j] = g->gelu ? gelu1(v) : v;
+                c[j] = g->gelu ? embed_gelu1(v) : v;
             }
         }
     }
@@ -181,6 +178,35 @@ static void ref_quantize(const float *x, size_t n_rows, size_t k, size_t ldx, in
             out[c] = (int8_t)lrintf(row[c] * inv);
         memset(out + k, 0, ldq - k);
         scales[r] = s;
+    }
+}
+
+/* ---- Row blocks of the fast products ------------------------------------------------------- */
+
+void embed_gemm_f32_by_rows(const struct embed_gemm_f32 *g,
+                            void (*block)(const struct embed_gemm_f32 *g))
+{
+    for (size_t i0 = 0; i0 < g->m; i0 += EMBED_M_BLOCK) {
+        struct embed_gemm_f32 sub = *g;
+
+        sub.m = g->m - i0 < EMBED_M_BLOCK ? g->m - i0 : EMBED_M_BLOCK;
+        sub.a += i0 * g->lda;
+        sub.c += i0 * g->ldc;
+        block(&sub);
+    }
+}
+
+void embed_gemm_i8_by_rows(const struct embed_gemm_i8 *g,
+                           void (*block)(const struct embed_gemm_i8 *g))
+{
+    for (size_t i0 = 0; i0 < g->m; i0 += EMBED_M_BLOCK) {
+        struct embed_gemm_i8 sub = *g;
+
+        sub.m = g->m - i0 < EMBED_M_BLOCK ? g->m - i0 : EMBED_M_BLOCK;
+        sub.a += i0 * g->lda;
+        sub.a_scale += i0;
+        sub.c += i0 * g->ldc;
+        block(&sub);
     }
 }
 
