@@ -185,6 +185,31 @@ void frugal_embedder_free(frugal_embedder *e);
  * recorded now when none are yet). */
 frugal_status frugal_use_embedder(frugal_db *db, const char *name, frugal_embedder *e);
 
+/* ---- Rerankers ------------------------------------------------------------------------------ */
+
+/* A reranker is a cross-encoder: it reads the query and a passage together and scores their
+ * relevance (a logit, higher = more relevant), more precisely than the retrieval scores and at
+ * a much higher cost per passage; frugal_search applies it to its top hits when asked
+ * (frugal_search_params.rerank_top_n), within a time budget. */
+typedef struct frugal_reranker frugal_reranker;
+
+/* Opens a Hugging Face cross-encoder folder: config.json with architectures
+ * BertForSequenceClassification and one label (the shape of the ms-marco MiniLM
+ * cross-encoders), model.safetensors, vocab.txt or tokenizer.json. threads: encoder threads per
+ * call (0 = 1). On failure *out may still be set so that frugal_reranker_errmsg says why; free
+ * it in every case. */
+frugal_status frugal_reranker_open(const char *dir, int threads, frugal_reranker **out);
+/* scores[0..n) (caller-sized) = the logit of (query, passages[i]). Thread-safe (serialized). */
+frugal_status frugal_reranker_score(frugal_reranker *r, const char *query,
+                                    const char *const *passages, size_t n, float *scores);
+/* The message of the reranker's last failure ("" when none). Borrowed. */
+const char *frugal_reranker_errmsg(const frugal_reranker *r);
+void frugal_reranker_free(frugal_reranker *r);
+
+/* Makes db rerank with r (borrowed: it must outlive db or the next call; NULL detaches). One
+ * reranker may serve several handles in several threads. */
+frugal_status frugal_use_reranker(frugal_db *db, frugal_reranker *r);
+
 /* ---- Collections ---------------------------------------------------------------------------- */
 
 /* Every document belongs to one collection; "default" exists from the start. A collection fixes
@@ -323,6 +348,12 @@ frugal_status frugal_document_list(frugal_db *db, const char *collection, size_t
                                    size_t limit, frugal_document_info **out, size_t *n_out);
 void frugal_document_list_free(frugal_document_info *list, size_t n);
 
+/* The extracted text of document `id` in `collection` (NULL = any): the text that citations'
+ * and hits' char_start/char_end point into. *text_out is owned (frugal_free), "" when the
+ * document kept no text; *len_out (may be NULL) its length in bytes. FRUGAL_ENOTFOUND when the
+ * collection holds no such document. */
+frugal_status frugal_document_text(frugal_db *db, const char *collection, int64_t id,
+                                   char **text_out, size_t *len_out);
 /* Deletes one document by id (from any collection when collection is NULL). */
 frugal_status frugal_document_delete(frugal_db *db, const char *collection, int64_t id);
 /* Deletes the documents of a collection whose source equals `source`, or starts with
@@ -362,6 +393,7 @@ typedef enum frugal_fusion {
  * hybrid). */
 #define FRUGAL_SEARCH_DEFAULT_FUSION FRUGAL_FUSION_CONVEX
 #define FRUGAL_SEARCH_DEFAULT_ALPHA 0.02
+#define FRUGAL_SEARCH_DEFAULT_RERANK_BUDGET_MS 200.0
 
 typedef struct frugal_search_params {
     const char *collection;        /* default "default" */
@@ -382,6 +414,16 @@ typedef struct frugal_search_params {
                                       its highest cosine to those picked (relevance: the fused
                                       score min-max normalized); hits keep their fused scores,
                                       in MMR order */
+    size_t rerank_top_n;           /* rerank the top N hits with the attached reranker
+                                      (frugal_use_reranker; EINVAL without one); 0 = off
+                                      (default). Retrieval fetches max(k, N), the reranked
+                                      come first by logit, then k are kept */
+    double rerank_budget_ms;       /* time reranking may take (default
+                                      FRUGAL_SEARCH_DEFAULT_RERANK_BUDGET_MS; < 0: no limit).
+                                      From the measured cost of a token and the pairs'
+                                      lengths, fewer than N (or none: a budget of 0) are
+                                      reranked when N would not fit; the results say how many
+                                      and why. A target: a slow batch may overrun it */
 } frugal_search_params;
 void frugal_search_default_params(frugal_search_params *params);
 
@@ -401,12 +443,19 @@ typedef struct frugal_hit {
     char *metadata_json;
     int64_t char_start;    /* offsets of the chunk in the document's extracted text, in code */
     int64_t char_end;      /* points (Unicode scalar values), end exclusive */
+    double rerank_score;   /* the reranker's logit for the first results.reranked hits, else 0 */
 } frugal_hit;
 
 typedef struct frugal_results {
     frugal_hit *hits;
     size_t n_hits;
     double elapsed_ms;
+    double agreement;      /* hybrid mode: how far BM25 and dense agree, in [0, 1]: the share of
+                              the top 5 ids (documents when grouping, else chunks) of one side's
+                              candidates found in the other's top 5; -1 in other modes */
+    size_t reranked;       /* hits the reranker scored (they come first, by its logit) */
+    char *rerank_note;     /* why fewer than rerank_top_n were reranked ("rerank budget 0 ms:
+                              none of 10 hits reranked"); NULL when all were or none asked */
 } frugal_results;
 
 /* Ranks chunks of a collection against `query` (borrowed). The query is plain text: it is
@@ -527,12 +576,15 @@ typedef enum frugal_ask_mode {
 } frugal_ask_mode;
 
 /* The router (mode AUTO): (1) a fresh cached generated answer for the same normalized question
- * in the collection -> route "cache"; (2) the extractive answer when its confidence clears the
- * threshold (min_confidence, raised by 0.15 for comparison, explanation or multi-part
- * questions), or when no generator can take the question: none attached, every circuit open,
- * every generator at its capacity, or the collection's budget would be exceeded; the reason
- * then starts "generator unavailable: "; (3) otherwise the attached generators in order
- * (failover) with the compressed context as numbered sources; their [n] citations are checked
+ * in the collection, or (with an embedder) for a question whose embedding is at least
+ * cache_similarity cosine-close to it -> route "cache"; (2) the extractive answer when its
+ * confidence clears the threshold (min_confidence, raised by 0.15 for comparison, explanation
+ * or multi-part questions, and by 0.05 when the collection has an embedder and BM25 and dense
+ * retrieval disagree: frugal_results.agreement < 0.5; retrieval is hybrid then), or when no
+ * generator can take the question: none attached, every circuit open, every generator at its
+ * capacity, or the collection's budget would be exceeded; the reason then starts
+ * "generator unavailable: "; (3) otherwise the attached generators in order (failover) with
+ * the compressed context as numbered sources; their [n] citations are checked
  * (numbers pointing at no source are removed) and mapped to chunks. When generation fails the
  * extractive answer is returned with a reason starting "generator unavailable: ". Generated
  * answers are cached (SQLite, schema 5) and dropped when a document they used changes or goes,
@@ -547,6 +599,11 @@ typedef int (*frugal_delta_fn)(void *ctx, const char *text, size_t len);
 #define FRUGAL_ASK_DEFAULT_THRESHOLD 0.72
 /* The default token budget of the compressed context a generator would be sent. */
 #define FRUGAL_ASK_DEFAULT_BUDGET 240
+/* Near-duplicate cache hits (collections with an embedder): the cosine between the embeddings
+ * of the question and a cached question at or above which the cached answer is returned
+ * (reason "near-duplicate cache hit (cosine c): ..."). Meant for sentence-embedding models;
+ * averaged word vectors (glove) score questions that differ in one entity this high too. */
+#define FRUGAL_ASK_DEFAULT_CACHE_SIMILARITY 0.95
 
 typedef struct frugal_ask_params {
     const char *collection;        /* default "default" */
@@ -561,6 +618,14 @@ typedef struct frugal_ask_params {
     void *delta_ctx;
     bool no_cache;                 /* neither read nor write the answer cache */
     int max_tokens;                /* generated tokens at most (default 0 = 512) */
+    double cache_similarity;       /* near-duplicate cache hits at or above this cosine
+                                      (default FRUGAL_ASK_DEFAULT_CACHE_SIMILARITY, also
+                                      taken for 0; > 1: exact hits only) */
+    size_t rerank_top_n;           /* as frugal_search_params: rerank the top N retrieved
+                                      chunks with the attached reranker before extraction,
+                                      k kept (0 = off, default) */
+    double rerank_budget_ms;       /* as frugal_search_params (default
+                                      FRUGAL_SEARCH_DEFAULT_RERANK_BUDGET_MS) */
 } frugal_ask_params;
 void frugal_ask_default_params(frugal_ask_params *params);
 
@@ -658,6 +723,22 @@ frugal_status frugal_generator_open_bedrock(const char *region, const char *mode
 void frugal_generator_free(frugal_generator *gen);
 /* "openai:MODEL" or "bedrock:MODEL": the name the price table uses. */
 const char *frugal_generator_name(const frugal_generator *gen);
+
+/* A snapshot of a generator's live health figures (the ones the router reads). */
+typedef struct frugal_generator_health {
+    const char *circuit;       /* static: "closed", "open" (calls refused) or "half-open" (one
+                                  probe allowed) */
+    int in_flight;             /* calls running now */
+    int capacity;              /* from frugal_generator_params (0 = no limit) */
+    double p50_ms;             /* latency of recent successful calls (0 when none) */
+    double p95_ms;
+    double error_rate;         /* failed share of the recent calls, in [0, 1] */
+    uint64_t calls;            /* lifetime: calls let through to the backend */
+    uint64_t failures;         /* lifetime: of those, failed */
+    uint64_t rejected;         /* lifetime: refused because the circuit was open */
+} frugal_generator_health;
+/* Fills *out (takes the generator's lock briefly; safe from any thread). */
+void frugal_generator_get_health(frugal_generator *gen, frugal_generator_health *out);
 
 /* Attaches gens[0..n) (borrowed: they must outlive db or a later call) as the ordered failover
  * list frugal_ask uses; n = 0 detaches. Reads the price table from $FRUGAL_PRICES (FRUGAL_EINVAL

@@ -9,7 +9,15 @@
  * collection with an embedder spec opens it (or takes the one the application attached with
  * frugal_use_embedder) and checks its name and dimension against those recorded in the store,
  * recording them when none are yet. Indexes (BM25, dense) are opened per collection on first use
- * and kept on the handle.
+ * and kept on the handle, in one table (struct index_slot).
+ *
+ * Search: each mode ranks, then reads rows and snippets for the hits it keeps; hybrid has both
+ * sides hand over ids and scores only and fills after fusion (query/hybrid.h). The reads of
+ * one search share one SQLite read transaction (snapshot_begin), opened after everything that
+ * may write (resolving an embedder records its name). The last query embedded is remembered
+ * (struct query_memo), so that frugal_ask's embedding of its question for the cache serves its
+ * search too. An attached reranker (frugal_use_reranker, query/rerank.h) reorders the top
+ * rerank_top_n hits within the time budget before k are kept.
  *
  * Threading: a frugal_db is used by one thread at a time (see frugal.h).
  */
@@ -32,20 +40,18 @@
 #include "query/dense.h"
 #include "query/hybrid.h"
 #include "query/keyword.h"
+#include "query/rerank.h"
 #include "store/store.h"
 #include "text/analyzer.h"
 #include "text/normalize.h"
 
 #define MAX_SEARCH_K 10000
 
-struct keyword_slot {
+/* The derived indexes of one collection, each opened on first use. */
+struct index_slot {
     int64_t collection_id;
-    struct keyword_index *ki; /* owned */
-};
-
-struct dense_slot {
-    int64_t collection_id;
-    struct dense_index *di; /* owned */
+    struct keyword_index *ki; /* owned; NULL until the first BM25 search */
+    struct dense_index *di;   /* owned; NULL until the first dense search */
 };
 
 struct embedder_slot {
@@ -56,17 +62,31 @@ struct embedder_slot {
 
 struct frugal_db {
     struct store *st;
-    struct dense_slot *dense;     /* (n_dense) vector indexes opened so far */
-    size_t n_dense;
+    struct index_slot *indexes;   /* (n_indexes) collections whose indexes were opened */
+    size_t n_indexes;
     struct embedder_slot *embedders; /* (n_embedders) embedders resolved so far */
     size_t n_embedders;
     struct err err;   /* the last failure, for frugal_errmsg */
     char *path;       /* owned: the database file, for the BM25 index files beside it */
     bool read_only;
-    struct keyword_slot *keyword; /* (n_keyword) BM25 indexes opened so far */
-    size_t n_keyword;
     struct answer_state *answer;  /* owned; generators, prices, budgets (src/answer/ask.c) */
+    frugal_reranker *reranker;    /* borrowed (frugal_use_reranker); NULL: none */
+    struct query_memo {           /* the last query embedded: frugal_ask embeds its question
+                                     for the cache, then frugal_search would again */
+        int64_t collection_id;
+        frugal_embedder *e;       /* borrowed: the embedder that made vec */
+        char *text;               /* owned, the normalized query; NULL: empty memo */
+        float *vec;               /* owned, dim floats */
+        size_t dim;
+    } memo;
 };
+
+static void memo_clear(frugal_db *db)
+{
+    frugal_free(db->memo.text);
+    frugal_free(db->memo.vec);
+    memset(&db->memo, 0, sizeof db->memo);
+}
 
 struct answer_state **db_answer_state(frugal_db *db)
 {
@@ -129,17 +149,17 @@ void frugal_close(frugal_db *db)
 {
     if (db == NULL)
         return;
-    for (size_t i = 0; i < db->n_keyword; i++)
-        keyword_close(db->keyword[i].ki);
-    frugal_free(db->keyword);
-    for (size_t i = 0; i < db->n_dense; i++)
-        dense_close(db->dense[i].di);
-    frugal_free(db->dense);
+    for (size_t i = 0; i < db->n_indexes; i++) {
+        keyword_close(db->indexes[i].ki);
+        dense_close(db->indexes[i].di);
+    }
+    frugal_free(db->indexes);
     for (size_t i = 0; i < db->n_embedders; i++)
         if (db->embedders[i].owned)
             frugal_embedder_free(db->embedders[i].e);
     frugal_free(db->embedders);
     answer_state_free(db->answer);
+    memo_clear(db);
     store_close(db->st);
     frugal_free(db->path);
     frugal_free(db);
@@ -177,41 +197,74 @@ static frugal_status enter(frugal_db *db)
     return FRUGAL_OK;
 }
 
-/* ---- Dense indexes ---- */
+/* ---- Derived indexes (BM25, vectors) ---- */
 
-/* The vector index of collection_id, opened on first use. */
-static frugal_status dense_for(frugal_db *db, int64_t collection_id, struct dense_index **out)
+/* The slot of collection_id, added when missing; NULL when out of memory (db->err set). */
+static struct index_slot *index_slot(frugal_db *db, int64_t collection_id)
 {
-    for (size_t i = 0; i < db->n_dense; i++) {
-        if (db->dense[i].collection_id == collection_id) {
-            *out = db->dense[i].di;
-            return FRUGAL_OK;
-        }
+    for (size_t i = 0; i < db->n_indexes; i++)
+        if (db->indexes[i].collection_id == collection_id)
+            return &db->indexes[i];
+    struct index_slot *grown =
+        frugal_reallocarray(db->indexes, db->n_indexes + 1, sizeof *grown);
+    if (grown == NULL) {
+        err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
+        return NULL;
     }
-    struct dense_slot *grown = frugal_reallocarray(db->dense, db->n_dense + 1, sizeof *grown);
-    if (grown == NULL)
-        return err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
-    db->dense = grown;
-    struct dense_index *di = NULL;
-    /* a cache beside the database, written even by read-only handles (as the BM25 index) */
-    frugal_status rc = dense_open(db->path, true, collection_id, &di, &db->err);
-    if (rc != FRUGAL_OK)
-        return rc;
-    db->dense[db->n_dense].collection_id = collection_id;
-    db->dense[db->n_dense].di = di;
-    db->n_dense++;
-    *out = di;
-    return FRUGAL_OK;
+    db->indexes = grown;
+    struct index_slot *slot = &db->indexes[db->n_indexes++];
+    memset(slot, 0, sizeof *slot);
+    slot->collection_id = collection_id;
+    return slot;
 }
 
-static void dense_forget(frugal_db *db, int64_t collection_id)
+/* The index files are caches beside the database, written even by read-only handles (a search
+ * from the CLI is one); where they cannot be written, the indexes live in memory. */
+
+static frugal_status keyword_for(frugal_db *db, int64_t collection_id,
+                                 struct keyword_index **out)
 {
-    for (size_t i = 0; i < db->n_dense; i++) {
-        if (db->dense[i].collection_id == collection_id) {
-            dense_close(db->dense[i].di);
-            db->dense[i] = db->dense[--db->n_dense];
-            return;
+    struct index_slot *slot = index_slot(db, collection_id);
+    if (slot == NULL)
+        return FRUGAL_ENOMEM;
+    frugal_status rc = FRUGAL_OK;
+    if (slot->ki == NULL)
+        rc = keyword_open(db->path, true, collection_id, &slot->ki, &db->err);
+    *out = slot->ki;
+    return rc;
+}
+
+static frugal_status dense_for(frugal_db *db, int64_t collection_id, struct dense_index **out)
+{
+    struct index_slot *slot = index_slot(db, collection_id);
+    if (slot == NULL)
+        return FRUGAL_ENOMEM;
+    frugal_status rc = FRUGAL_OK;
+    if (slot->di == NULL)
+        rc = dense_open(db->path, true, collection_id, &slot->di, &db->err);
+    *out = slot->di;
+    return rc;
+}
+
+/* Closes the opened indexes of collection_id (BM25 when keyword, vectors when dense); they are
+ * reopened from their files when needed. */
+static void indexes_forget(frugal_db *db, int64_t collection_id, bool keyword, bool dense)
+{
+    for (size_t i = 0; i < db->n_indexes; i++) {
+        struct index_slot *slot = &db->indexes[i];
+        if (slot->collection_id != collection_id)
+            continue;
+        if (keyword) {
+            keyword_close(slot->ki);
+            slot->ki = NULL;
         }
+        if (dense) {
+            dense_close(slot->di);
+            slot->di = NULL;
+        }
+        if (slot->ki == NULL && slot->di == NULL)
+            *slot = db->indexes[--db->n_indexes];
+        return;
     }
 }
 
@@ -294,6 +347,7 @@ static frugal_status embedder_keep(frugal_db *db, int64_t collection_id, frugal_
     } else if (slot->owned && slot->e != e) {
         frugal_embedder_free(slot->e);
     }
+    memo_clear(db);
     slot->collection_id = collection_id;
     slot->e = e;
     slot->owned = owned;
@@ -308,6 +362,7 @@ static void embedder_forget(frugal_db *db, int64_t collection_id)
     if (slot->owned)
         frugal_embedder_free(slot->e);
     *slot = db->embedders[--db->n_embedders];
+    memo_clear(db);
 }
 
 /* Checks e against what coll records (recording e's name and dim when nothing is yet). */
@@ -530,11 +585,13 @@ frugal_status frugal_collection_delete(frugal_db *db, const char *name)
     if (rc == FRUGAL_OK) {
         /* ids are never reused: the files would only be garbage */
         embedder_forget(db, id);
-        dense_forget(db, id);
-        char *path = dense_index_path(db->path, id);
-        if (path != NULL)
-            remove(path);
-        frugal_free(path);
+        indexes_forget(db, id, true, true);
+        char *paths[2] = {dense_index_path(db->path, id), keyword_index_path(db->path, id)};
+        for (size_t i = 0; i < 2; i++) {
+            if (paths[i] != NULL)
+                remove(paths[i]);
+            frugal_free(paths[i]);
+        }
     }
     return fail(db, rc);
 }
@@ -803,6 +860,51 @@ static frugal_status delete_in_txn(frugal_db *db, const int64_t *ids, size_t n)
     return rc;
 }
 
+frugal_status frugal_document_text(frugal_db *db, const char *collection, int64_t id,
+                                   char **text_out, size_t *len_out)
+{
+    *text_out = NULL;
+    if (len_out != NULL)
+        *len_out = 0;
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    int64_t coll_id = 0;
+    rc = document_collection(db, id, &coll_id);
+    if (rc == FRUGAL_OK && collection != NULL) {
+        struct collection_row coll;
+        rc = store_collection_get(db->st, collection, &coll, &db->err);
+        if (rc == FRUGAL_OK) {
+            if (coll.id != coll_id)
+                rc = err_set(&db->err, FRUGAL_ENOTFOUND,
+                             "no document with id %lld in collection '%s'", (long long)id,
+                             collection);
+            collection_row_release(&coll);
+        }
+    }
+    sqlite3 *sdb = store_db(db->st);
+    sqlite3_stmt *stmt = NULL;
+    if (rc == FRUGAL_OK &&
+        sqlite3_prepare_v2(sdb, "SELECT text FROM documents WHERE id = ?", -1, &stmt, NULL) !=
+            SQLITE_OK)
+        rc = err_set(&db->err, FRUGAL_EIO, "store: %s", sqlite3_errmsg(sdb));
+    if (rc == FRUGAL_OK) {
+        sqlite3_bind_int64(stmt, 1, id);
+        int step = sqlite3_step(stmt);
+        const char *t = step == SQLITE_ROW ? (const char *)sqlite3_column_text(stmt, 0) : NULL;
+        size_t len = t != NULL ? (size_t)sqlite3_column_bytes(stmt, 0) : 0;
+        if (step != SQLITE_ROW)
+            rc = err_set(&db->err, step == SQLITE_DONE ? FRUGAL_ENOTFOUND : FRUGAL_EIO,
+                         "store: %s", sqlite3_errmsg(sdb));
+        else if ((*text_out = frugal_strndup(t != NULL ? t : "", len)) == NULL)
+            rc = FRUGAL_ENOMEM;
+        else if (len_out != NULL)
+            *len_out = len;
+    }
+    sqlite3_finalize(stmt);
+    return fail(db, rc);
+}
+
 frugal_status frugal_document_delete(frugal_db *db, const char *collection, int64_t id)
 {
     frugal_status rc = enter(db);
@@ -904,46 +1006,6 @@ frugal_status frugal_document_delete_source(frugal_db *db, const char *collectio
 
 /* ---- Search ---- */
 
-/* The BM25 index of collection_id, opened on first use. */
-static frugal_status keyword_for(frugal_db *db, int64_t collection_id,
-                                 struct keyword_index **out)
-{
-    for (size_t i = 0; i < db->n_keyword; i++) {
-        if (db->keyword[i].collection_id == collection_id) {
-            *out = db->keyword[i].ki;
-            return FRUGAL_OK;
-        }
-    }
-    struct keyword_slot *grown =
-        frugal_reallocarray(db->keyword, db->n_keyword + 1, sizeof *grown);
-    if (grown == NULL)
-        return err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
-    db->keyword = grown;
-    struct keyword_index *ki = NULL;
-    /* the index file is a cache beside the database, written even by read-only handles (a
-     * search from the CLI is one); where it cannot be written, the index lives in memory */
-    frugal_status rc = keyword_open(db->path, true, collection_id, &ki, &db->err);
-    if (rc != FRUGAL_OK)
-        return rc;
-    db->keyword[db->n_keyword].collection_id = collection_id;
-    db->keyword[db->n_keyword].ki = ki;
-    db->n_keyword++;
-    *out = ki;
-    return FRUGAL_OK;
-}
-
-/* Forgets the opened BM25 index of collection_id (it is reopened from its file when needed). */
-static void keyword_forget(frugal_db *db, int64_t collection_id)
-{
-    for (size_t i = 0; i < db->n_keyword; i++) {
-        if (db->keyword[i].collection_id == collection_id) {
-            keyword_close(db->keyword[i].ki);
-            db->keyword[i] = db->keyword[--db->n_keyword];
-            return;
-        }
-    }
-}
-
 /* FRUGAL_BM25_ENGINE=fts5 selects the FTS5 ranking (benchmarks). */
 static bool use_fts5(void)
 {
@@ -953,7 +1015,7 @@ static bool use_fts5(void)
 
 static frugal_status optimize_one(frugal_db *db, const struct collection_row *coll)
 {
-    keyword_forget(db, coll->id);
+    indexes_forget(db, coll->id, true, false);
     return keyword_optimize(db->st, db->path, coll, &db->err);
 }
 
@@ -987,11 +1049,11 @@ frugal_status frugal_optimize(frugal_db *db, const char *collection)
     return fail(db, rc);
 }
 
-/* Dense mode: embeds the query with the collection's embedder and searches its vector index. */
-static frugal_status search_dense(frugal_db *db, struct collection_row *coll, const char *query,
-                                  const struct store_search_opts *so, struct store_hit **hits,
-                                  size_t *n_hits)
+/* The query vector (owned, frugal_free; embedder_dim floats) from coll's embedder. */
+static frugal_status embed_query(frugal_db *db, struct collection_row *coll, const char *query,
+                                 float **out)
 {
+    *out = NULL;
     if (coll->embedder == NULL)
         return err_set(&db->err, FRUGAL_EINVAL,
                        "collection '%s' has no embedder: dense search needs one (frugal init "
@@ -999,43 +1061,134 @@ static frugal_status search_dense(frugal_db *db, struct collection_row *coll, co
                        coll->name, coll->name);
     struct embedder *emb = NULL;
     frugal_status rc = embedder_for(db, coll, &emb);
+    if (rc != FRUGAL_OK)
+        return rc;
+    struct embedder_slot *slot = embedder_slot(db, coll->id);
+    size_t dim = embedder_dim(emb);
+    float *vec = frugal_calloc(dim, sizeof *vec);
+    if (vec == NULL)
+        return err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
+    struct query_memo *m = &db->memo;
+    if (m->text != NULL && m->collection_id == coll->id && slot != NULL && m->e == slot->e &&
+        m->dim == dim && strcmp(m->text, query) == 0) {
+        memcpy(vec, m->vec, dim * sizeof *vec);
+        *out = vec;
+        return FRUGAL_OK;
+    }
+    rc = embedder_embed(emb, &query, 1, vec, &db->err);
+    if (rc != FRUGAL_OK) {
+        frugal_free(vec);
+        return rc;
+    }
+    /* remembered when memory allows; a failure here only costs a later embedding */
+    char *text = frugal_strdup(query);
+    float *copy = frugal_calloc(dim, sizeof *copy);
+    if (text != NULL && copy != NULL && slot != NULL) {
+        memo_clear(db);
+        memcpy(copy, vec, dim * sizeof *copy);
+        *m = (struct query_memo){coll->id, slot->e, text, copy, dim};
+    } else {
+        frugal_free(text);
+        frugal_free(copy);
+    }
+    *out = vec;
+    return FRUGAL_OK;
+}
+
+frugal_status db_query_vector(frugal_db *db, const char *collection, const char *text,
+                              float **vec, size_t *dim)
+{
+    *vec = NULL;
+    *dim = 0;
+    struct collection_row coll;
+    frugal_status rc = store_collection_get(db->st, collection, &coll, &db->err);
+    if (rc != FRUGAL_OK)
+        return rc;
+    /* the same normalization frugal_search gives queries, so that the memo serves it */
+    struct buf q;
+    buf_init(&q, 64 * 1024);
+    if (coll.embedder == NULL)
+        rc = err_set(&db->err, FRUGAL_EINVAL, "collection '%s' has no embedder", coll.name);
+    if (rc == FRUGAL_OK)
+        rc = text_normalize(text, strlen(text), &q, &db->err);
+    if (rc == FRUGAL_OK)
+        rc = embed_query(db, &coll, q.ptr != NULL ? q.ptr : "", vec);
+    if (rc == FRUGAL_OK)
+        *dim = (size_t)coll.embedder_dim;
+    buf_release(&q);
+    collection_row_release(&coll);
+    return rc;
+}
+
+/* A read transaction around the reads of one search, so that its many small statements share
+ * one snapshot (and one lock acquisition) instead of each opening its own; true when it began
+ * one (none when the caller's transaction is open). Only reads may run inside. */
+static bool snapshot_begin(frugal_db *db)
+{
+    sqlite3 *sql = store_db(db->st);
+    if (!sqlite3_get_autocommit(sql))
+        return false;
+    return sqlite3_exec(sql, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+static void snapshot_end(frugal_db *db, bool began)
+{
+    if (began)
+        sqlite3_exec(store_db(db->st), "COMMIT", NULL, NULL, NULL);
+}
+
+/* Dense mode: embeds the query with the collection's embedder and searches its vector index. */
+static frugal_status search_dense(frugal_db *db, struct collection_row *coll, const char *query,
+                                  const struct store_search_opts *so, struct store_hit **hits,
+                                  size_t *n_hits)
+{
+    float *vec = NULL;
+    frugal_status rc = embed_query(db, coll, query, &vec);
     struct dense_index *di = NULL;
     if (rc == FRUGAL_OK)
         rc = dense_for(db, coll->id, &di);
-    float *vec = NULL;
     if (rc == FRUGAL_OK) {
-        vec = frugal_calloc(embedder_dim(emb), sizeof *vec);
-        if (vec == NULL)
-            rc = err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
-    }
-    if (rc == FRUGAL_OK)
-        rc = embedder_embed(emb, &query, 1, vec, &db->err);
-    if (rc == FRUGAL_OK)
+        bool began = snapshot_begin(db);
         rc = dense_search(di, db->st, coll, vec, query, so, hits, n_hits, &db->err);
+        snapshot_end(db, began);
+    }
     frugal_free(vec);
     return rc;
 }
 
-/* BM25 mode: frugal's own index, or FTS5 when FRUGAL_BM25_ENGINE=fts5. */
+/* BM25 mode: frugal's own index, or FTS5 when FRUGAL_BM25_ENGINE=fts5. Without fill the hits
+ * may carry only ids and scores (the FTS5 path fills them anyway). */
 static frugal_status search_keyword(frugal_db *db, struct collection_row *coll, const char *query,
-                                    const struct store_search_opts *so, struct store_hit **hits,
-                                    size_t *n_hits)
+                                    const struct store_search_opts *so, bool fill,
+                                    struct store_hit **hits, size_t *n_hits)
 {
     if (use_fts5())
         return store_search(db->st, coll, query, so, hits, n_hits, &db->err);
     struct keyword_index *ki = NULL;
     frugal_status rc = keyword_for(db, coll->id, &ki);
-    if (rc == FRUGAL_OK)
+    if (rc == FRUGAL_OK && fill)
         rc = keyword_search(ki, db->st, coll, query, so, hits, n_hits, &db->err);
+    else if (rc == FRUGAL_OK)
+        rc = keyword_rank(ki, db->st, coll, query, so, hits, n_hits, &db->err);
     return rc;
 }
 
-/* Hybrid mode: both sides fetch hybrid_depth(k) candidates with the same filters and grouping
- * (no snippets), then hybrid_search fuses them and fills the kept hits (query/hybrid.h). */
+static void store_hits_free(struct store_hit *hits, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        store_hit_release(&hits[i]);
+    frugal_free(hits);
+}
+
+/* Hybrid mode: both sides rank hybrid_depth(k) candidates with the same filters and grouping
+ * (ids and scores only: reading rows for candidates fusion then drops was most of the cost),
+ * then hybrid_search fuses them, measures their agreement and fills the kept hits
+ * (query/hybrid.h). Everything that may write (resolving the embedder records its name) runs
+ * before the read snapshot. */
 static frugal_status search_hybrid(frugal_db *db, struct collection_row *coll, const char *query,
                                    const frugal_search_params *params,
                                    const struct store_search_opts *so, struct store_hit **hits,
-                                   size_t *n_hits)
+                                   size_t *n_hits, double *agreement)
 {
     if (coll->embedder == NULL)
         return err_set(&db->err, FRUGAL_EINVAL,
@@ -1054,13 +1207,21 @@ static frugal_status search_hybrid(frugal_db *db, struct collection_row *coll, c
     struct store_search_opts cand = *so;
     cand.k = hybrid_depth(so->k);
     cand.snippets = false;
+    float *vec = NULL;
+    struct dense_index *di = NULL;
+    frugal_status rc = embed_query(db, coll, query, &vec);
+    if (rc == FRUGAL_OK)
+        rc = dense_for(db, coll->id, &di);
     struct store_hit *bm25_hits = NULL;
     struct store_hit *dense_hits = NULL;
     size_t n_bm25 = 0;
     size_t n_dense = 0;
-    frugal_status rc = search_keyword(db, coll, query, &cand, &bm25_hits, &n_bm25);
+    bool began = rc == FRUGAL_OK && snapshot_begin(db);
     if (rc == FRUGAL_OK)
-        rc = search_dense(db, coll, query, &cand, &dense_hits, &n_dense);
+        rc = search_keyword(db, coll, query, &cand, false, &bm25_hits, &n_bm25);
+    if (rc == FRUGAL_OK)
+        rc = dense_rank(di, db->st, coll, vec, &cand, &dense_hits, &n_dense, &db->err);
+    frugal_free(vec);
     struct hybrid_opts ho = {
         .fusion = params->fusion == FRUGAL_FUSION_CONVEX ? HYBRID_CONVEX : HYBRID_RRF,
         .alpha = params->alpha,
@@ -1068,11 +1229,48 @@ static frugal_status search_hybrid(frugal_db *db, struct collection_row *coll, c
         .by_document = so->group_by_document,
     };
     if (rc == FRUGAL_OK)
-        return hybrid_search(db->st, coll, query, &ho, so, bm25_hits, n_bm25, dense_hits, n_dense,
-                             hits, n_hits, &db->err);
-    for (size_t i = 0; i < n_bm25; i++)
-        store_hit_release(&bm25_hits[i]);
-    frugal_free(bm25_hits);
+        rc = hybrid_search(db->st, coll, query, &ho, so, bm25_hits, n_bm25, dense_hits, n_dense,
+                           hits, n_hits, agreement, &db->err);
+    else
+        store_hits_free(bm25_hits, n_bm25);
+    snapshot_end(db, began);
+    return rc;
+}
+
+frugal_status frugal_use_reranker(frugal_db *db, frugal_reranker *r)
+{
+    frugal_status rc = enter(db);
+    if (rc != FRUGAL_OK)
+        return rc;
+    if (r != NULL && rerank_of_public(r) == NULL)
+        return err_set(&db->err, FRUGAL_EINVAL, "the reranker failed to open: %s",
+                       frugal_reranker_errmsg(r));
+    db->reranker = r;
+    return FRUGAL_OK;
+}
+
+/* Reranks the top params->rerank_top_n of hits[0..*n_hits) (filled), then keeps k: the
+ * reranked first. scores: (*n_hits) logits, aligned with the hits; *note: owned or NULL. */
+static frugal_status rerank_step(frugal_db *db, const char *query,
+                                 const frugal_search_params *params, struct store_hit *hits,
+                                 size_t *n_hits, double *scores, size_t *n_reranked,
+                                 char **note)
+{
+    char line[200];
+    frugal_status rc = rerank_hits(rerank_of_public(db->reranker), query, hits, *n_hits,
+                                   params->rerank_top_n, params->rerank_budget_ms, scores,
+                                   n_reranked, line, sizeof line, &db->err);
+    if (rc == FRUGAL_OK && line[0] != '\0') {
+        *note = frugal_strdup(line);
+        if (*note == NULL)
+            rc = err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
+    }
+    for (size_t i = params->k; rc == FRUGAL_OK && i < *n_hits; i++)
+        store_hit_release(&hits[i]);
+    if (rc == FRUGAL_OK && *n_hits > params->k)
+        *n_hits = params->k;
+    if (rc == FRUGAL_OK && *n_reranked > *n_hits)
+        *n_reranked = *n_hits;
     return rc;
 }
 
@@ -1087,6 +1285,8 @@ void frugal_search_default_params(frugal_search_params *params)
     params->fusion = FRUGAL_SEARCH_DEFAULT_FUSION;
     params->alpha = FRUGAL_SEARCH_DEFAULT_ALPHA;
     params->mmr_lambda = 0.0;
+    params->rerank_top_n = 0;
+    params->rerank_budget_ms = FRUGAL_SEARCH_DEFAULT_RERANK_BUDGET_MS;
 }
 
 frugal_status frugal_search(frugal_db *db, const char *query, const frugal_search_params *params,
@@ -1110,6 +1310,12 @@ frugal_status frugal_search(frugal_db *db, const char *query, const frugal_searc
         if (params->filters[i].key == NULL || params->filters[i].n_values == 0)
             return err_set(&db->err, FRUGAL_EINVAL, "filter %zu needs a key and a value", i + 1);
     }
+    if (params->rerank_top_n > MAX_SEARCH_K)
+        return err_set(&db->err, FRUGAL_EINVAL, "rerank_top_n is at most %d, got %zu",
+                       MAX_SEARCH_K, params->rerank_top_n);
+    if (params->rerank_top_n > 0 && db->reranker == NULL)
+        return err_set(&db->err, FRUGAL_EINVAL,
+                       "reranking asked but no reranker is attached (frugal_use_reranker)");
     double t0 = now_ms();
     struct collection_row coll;
     rc = store_collection_get(db->st, params->collection != NULL ? params->collection : "default",
@@ -1131,7 +1337,8 @@ frugal_status frugal_search(frugal_db *db, const char *query, const frugal_searc
         }
     }
     struct store_search_opts so = {
-        .k = params->k,
+        /* reranking looks at rerank_top_n hits, then keeps k */
+        .k = params->rerank_top_n > params->k ? params->rerank_top_n : params->k,
         .filters = filters,
         .n_filters = params->n_filters,
         .group_by_document = params->group_by_document,
@@ -1141,6 +1348,7 @@ frugal_status frugal_search(frugal_db *db, const char *query, const frugal_searc
     };
     struct store_hit *hits = NULL;
     size_t n_hits = 0;
+    double agreement = -1.0;
     /* queries get the same normalization as documents (NFC, repaired UTF-8) before analysis */
     struct buf q;
     buf_init(&q, 64 * 1024);
@@ -1151,11 +1359,24 @@ frugal_status frugal_search(frugal_db *db, const char *query, const frugal_searc
     if (rc == FRUGAL_OK && params->mode == FRUGAL_SEARCH_DENSE)
         rc = search_dense(db, &coll, qtext, &so, &hits, &n_hits);
     else if (rc == FRUGAL_OK && params->mode == FRUGAL_SEARCH_HYBRID)
-        rc = search_hybrid(db, &coll, qtext, params, &so, &hits, &n_hits);
+        rc = search_hybrid(db, &coll, qtext, params, &so, &hits, &n_hits, &agreement);
     else if (rc == FRUGAL_OK && params->mode != FRUGAL_SEARCH_BM25)
         rc = err_set(&db->err, FRUGAL_EINVAL, "unknown search mode %d", (int)params->mode);
-    else if (rc == FRUGAL_OK)
-        rc = search_keyword(db, &coll, qtext, &so, &hits, &n_hits);
+    else if (rc == FRUGAL_OK) {
+        bool began = snapshot_begin(db);
+        rc = search_keyword(db, &coll, qtext, &so, true, &hits, &n_hits);
+        snapshot_end(db, began);
+    }
+    double *rscores = NULL;
+    size_t n_reranked = 0;
+    char *note = NULL;
+    if (rc == FRUGAL_OK && n_hits > 0) {
+        rscores = frugal_calloc(n_hits, sizeof *rscores);
+        if (rscores == NULL)
+            rc = err_set(&db->err, FRUGAL_ENOMEM, "out of memory");
+    }
+    if (rc == FRUGAL_OK && params->rerank_top_n > 0)
+        rc = rerank_step(db, qtext, params, hits, &n_hits, rscores, &n_reranked, &note);
     buf_release(&q);
     frugal_free(filters);
     collection_row_release(&coll);
@@ -1189,14 +1410,21 @@ frugal_status frugal_search(frugal_db *db, const char *query, const frugal_searc
             o->metadata_json = h->metadata_json;
             o->char_start = h->char_start;
             o->char_end = h->char_end;
+            o->rerank_score = rscores != NULL ? rscores[i] : 0.0;
             memset(h, 0, sizeof *h);
         }
         store_hit_release(&hits[i]);
     }
     frugal_free(hits);
-    if (rc != FRUGAL_OK)
+    frugal_free(rscores);
+    if (rc != FRUGAL_OK) {
+        frugal_free(note);
         return fail(db, rc);
+    }
     res->n_hits = n_hits;
+    res->agreement = agreement;
+    res->reranked = n_reranked;
+    res->rerank_note = note;
     res->elapsed_ms = now_ms() - t0;
     *out = res;
     return FRUGAL_OK;
@@ -1217,5 +1445,6 @@ void frugal_results_free(frugal_results *results)
         frugal_free(h->metadata_json);
     }
     frugal_free(results->hits);
+    frugal_free(results->rerank_note);
     frugal_free(results);
 }

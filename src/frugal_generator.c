@@ -1,7 +1,7 @@
 /*
  * frugal_generator.c - the public generator handle (frugal.h, Generators): a struct generator
  * (src/answer/generator.h: backend vtable, circuit breaker, health) behind an opaque type, with
- * constructors for the two backends and a spec-string parser.
+ * constructors for the two backends, a spec-string parser and a snapshot of its health.
  *
  * How: the constructors fill the backend's options from their arguments and the params struct,
  * create the backend, and wrap it with gen_new under the name "openai:MODEL" or
@@ -172,4 +172,23 @@ void frugal_generator_free(frugal_generator *gen)
 const char *frugal_generator_name(const frugal_generator *gen)
 {
     return gen != NULL ? gen_name(gen->gen) : "";
+}
+
+void frugal_generator_get_health(frugal_generator *gen, frugal_generator_health *out)
+{
+    memset(out, 0, sizeof *out);
+    out->circuit = "closed";
+    if (gen == NULL)
+        return;
+    struct gen_health h;
+    gen_health(gen->gen, &h);
+    out->circuit = gen_circuit_name(h.circuit);
+    out->in_flight = h.in_flight;
+    out->capacity = h.capacity;
+    out->p50_ms = h.p50_ms;
+    out->p95_ms = h.p95_ms;
+    out->error_rate = h.error_rate;
+    out->calls = h.calls;
+    out->failures = h.failures;
+    out->rejected = h.rejected;
 }

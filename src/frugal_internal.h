@@ -29,6 +29,18 @@ struct answer_state;
 struct answer_state **db_answer_state(frugal_db *db);
 void answer_state_free(struct answer_state *s);
 
+/* src/frugal.c: the embedding of text (normalized as frugal_search normalizes queries) by
+ * collection's embedder, *dim floats into *vec (owned, frugal_free). EINVAL when the
+ * collection has no embedder. The last query embedded is remembered on the handle, so that a
+ * frugal_search of the same text right after does not embed it again. */
+frugal_status db_query_vector(frugal_db *db, const char *collection, const char *text,
+                              float **vec, size_t *dim);
+
+/* src/frugal_reranker.c: the internal reranker behind a public handle (borrowed; NULL when
+ * the handle failed to open). */
+struct reranker;
+struct reranker *rerank_of_public(frugal_reranker *r);
+
 /* src/frugal_generator.c: the internal generator behind a public handle (borrowed). */
 struct generator;
 struct generator *gen_of_public(frugal_generator *g);

@@ -443,8 +443,8 @@ function sparkline(values) {
   return svg;
 }
 
-function card(label, value, series) {
-  return el('div', { class: 'card' }, el('div', { class: 'label' }, label),
+function card(label, value, series, id) {
+  return el('div', { class: 'card', id }, el('div', { class: 'label' }, label),
     el('div', { class: 'value' }, value), series ? sparkline(series) : null);
 }
 
@@ -460,35 +460,50 @@ async function refreshDashboard() {
   const requests = sum(samples, 'frugal_http_requests_total');
   // 501 is "not served yet" (the page's streaming probe gets it), not a failure.
   const errors = sum(samples, 'frugal_http_requests_total', (l) => Number(l.status) >= 500 && l.status !== '501');
-  // Answer routes, cache, tokens and cost appear when the server reports them.
-  const routeSamples = samples.filter((s) => /route/.test(s.name) && !s.name.startsWith('frugal_http_'));
-  const routes = {};
-  for (const s of routeSamples) {
-    const r = s.labels.route || s.labels.name || s.name;
-    routes[r] = (routes[r] || 0) + s.value;
-  }
-  const routed = Object.values(routes).reduce((a, b) => a + b, 0);
-  const cpuRouted = Object.entries(routes).filter(([r]) => !/generat|llm|remote/i.test(r)).reduce((a, [, v]) => a + v, 0);
-  const hits = samples.filter((s) => /cache_hits/.test(s.name)).reduce((a, s) => a + s.value, 0);
-  const misses = samples.filter((s) => /cache_miss/.test(s.name)).reduce((a, s) => a + s.value, 0);
-  const tokens = samples.filter((s) => /tokens_total$/.test(s.name)).reduce((a, s) => a + s.value, 0);
-  const cost = samples.filter((s) => /cost.*total$/.test(s.name)).reduce((a, s) => a + s.value, 0);
   const inflight = sum(samples, 'frugal_http_requests_in_flight');
+  // Answers by route (metrics.c): cache, extractive, generate, unavailable (extractive because
+  // no generator could take the question). On the CPU: extractive and unavailable.
+  const routes = {};
+  for (const s of samples.filter((x) => x.name === 'frugal_answers_total')) {
+    routes[s.labels.route] = (routes[s.labels.route] || 0) + s.value;
+  }
+  const answered = Object.values(routes).reduce((a, b) => a + b, 0);
+  const onCpu = (routes.extractive || 0) + (routes.unavailable || 0);
+  const hits = sum(samples, 'frugal_answer_cache_hits_total');
+  const misses = sum(samples, 'frugal_answer_cache_misses_total');
+  const tokens = sum(samples, 'frugal_answer_prompt_tokens_total') + sum(samples, 'frugal_answer_completion_tokens_total');
+  const cost = sum(samples, 'frugal_answer_cost_total');
+  const totalBuckets = samples.filter((s) => s.name === 'frugal_answer_stage_seconds_bucket' && s.labels.stage === 'total')
+    .map((s) => ({ le: s.labels.le === '+Inf' ? Infinity : Number(s.labels.le), count: s.value }));
+  const answerP50 = quantile(totalBuckets, 0.5);
+  const generators = samples.filter((s) => s.name === 'frugal_generator_up');
 
-  state.history.push({ requests, tokens, cost });
+  state.history.push({ requests, tokens, cost, cpuShare: answered ? onCpu / answered : 0 });
   if (state.history.length > 60) state.history.shift();
   const rate = state.history.map((h, i, a) => (i ? Math.max(0, h.requests - a[i - 1].requests) : 0));
 
   const cards = [
-    card('Requests', String(requests), rate),
-    card('Server errors (5xx)', String(errors)),
-    card('In flight', String(inflight)),
-    card('Answered on the CPU', routed ? `${((cpuRouted / routed) * 100).toFixed(0)}%` : 'not reported'),
-    card('Cache hit rate', hits + misses ? `${((hits / (hits + misses)) * 100).toFixed(0)}%` : 'not reported'),
-    card('Tokens', tokens ? String(tokens) : 'not reported', state.history.map((h) => h.tokens)),
-    card('Cost', cost ? `$${cost.toFixed(4)}` : 'not reported', state.history.map((h) => h.cost)),
+    card('Requests', String(requests), rate, 'card-requests'),
+    card('Server errors (5xx)', String(errors), null, 'card-errors'),
+    card('In flight', String(inflight), null, 'card-inflight'),
+    card('Answered on the CPU', answered ? `${((onCpu / answered) * 100).toFixed(0)}%` : 'no answers yet',
+      state.history.map((h) => h.cpuShare), 'card-cpu-share'),
+    card('Answers', String(answered), null, 'card-answers'),
+    card('Answer time p50', answerP50 === null ? '–' : answerP50 === Infinity ? '> 10 s' : `≤ ${answerP50 * 1000} ms`, null, 'card-answer-p50'),
+    card('Cache hit rate', hits + misses ? `${((hits / (hits + misses)) * 100).toFixed(0)}%` : 'no lookups yet', null, 'card-cache'),
+    card('Tokens', String(tokens), state.history.map((h) => h.tokens), 'card-tokens'),
+    card('Cost', cost.toFixed(6), state.history.map((h) => h.cost), 'card-cost'),
   ];
-  for (const [r, v] of Object.entries(routes)) cards.push(card(`Route: ${r}`, String(v)));
+  for (const [r, v] of Object.entries(routes)) cards.push(card(`Route: ${r}`, String(v), null, `card-route-${r}`));
+  for (const g of generators) {
+    const l = g.labels;
+    const pick = (name, extra) => sum(samples, name, (x) => x.generator === l.generator && x.position === l.position && (!extra || extra(x)));
+    const circuit = samples.find((s) => s.name === 'frugal_generator_circuit' && s.labels.position === l.position && s.value === 1);
+    const cap = pick('frugal_generator_capacity');
+    cards.push(card(`Generator ${l.position}: ${l.generator}`,
+      `${circuit ? circuit.labels.state : '?'} · ${pick('frugal_generator_in_flight')}${cap ? `/${cap}` : ''} in flight · p95 ${(pick('frugal_generator_latency_seconds', (x) => x.quantile === '0.95') * 1000).toFixed(0)} ms · errors ${(pick('frugal_generator_error_rate') * 100).toFixed(0)}%`,
+      null, `card-generator-${l.position}`));
+  }
   $('dashboard').replaceChildren(...cards);
 
   const byRoute = {};

@@ -7,15 +7,29 @@
  * (repeatable: an ordered failover list) or, without one, from $FRUGAL_GEN_URL and
  * $FRUGAL_GEN_MODEL when both are set; without any, the route is always "extractive" and
  * --mode generate fails with "no generator configured". --stream prints the generated text as
- * it arrives, then the rest of the report.
+ * it arrives, then the rest of the report. --rerank DIR reorders the retrieved chunks with a
+ * cross-encoder (within --rerank-budget-ms) before the extractor reads them.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-enum { OPT_MODE = 0x200, OPT_JSON, OPT_THRESHOLD, OPT_BUDGET, OPT_GENERATOR, OPT_STREAM,
-       OPT_NO_CACHE };
+enum {
+    OPT_MODE = 0x200,
+    OPT_JSON,
+    OPT_THRESHOLD,
+    OPT_BUDGET,
+    OPT_GENERATOR,
+    OPT_STREAM,
+    OPT_NO_CACHE,
+    OPT_RERANK,
+    OPT_RERANK_TOP,
+    OPT_RERANK_BUDGET,
+};
+
+/* Chunks reranked when --rerank is given without --rerank-top. */
+#define ASK_DEFAULT_RERANK_TOP 20
 
 #define ASK_MAX_GENS 8
 
@@ -28,6 +42,9 @@ static const struct option ask_longopts[] = {
     {"generator", required_argument, NULL, OPT_GENERATOR},
     {"stream", no_argument, NULL, OPT_STREAM},
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+    {"rerank", required_argument, NULL, OPT_RERANK},
+    {"rerank-top", required_argument, NULL, OPT_RERANK_TOP},
+    {"rerank-budget-ms", required_argument, NULL, OPT_RERANK_BUDGET},
     {NULL, 0, NULL, 0},
 };
 
@@ -53,6 +70,11 @@ void cmd_ask_help(FILE *out)
           "  --threshold X        confidence from which auto answers on the CPU (default 0.72)\n"
           "  --budget N           token budget of the compressed generator context (default\n"
           "                       240)\n"
+          "  --rerank DIR         rerank the retrieved chunks with the cross-encoder in DIR\n"
+          "                       before extraction (as `frugal search --rerank`)\n"
+          "  --rerank-top N       chunks to rerank (default 20), then k are kept\n"
+          "  --rerank-budget-ms MS  time reranking may take (default 200; 0: none; -1: no\n"
+          "                       limit)\n"
           "  --json               one JSON object: {\"question\", \"answer\", \"span\", \"route\",\n"
           "                       \"reason\", \"confidence\", \"citations\": [{document_id,\n"
           "                       chunk_id, ordinal, source, ext_id, title, heading_path,\n"
@@ -219,6 +241,8 @@ int cmd_ask(struct cli *cli, int argc, char **argv)
     bool stream = false;
     bool streamed = false;
     bool json = false;
+    const char *rerank_dir = NULL;
+    frugal_reranker *reranker = NULL;
     int64_t n = 0;
     double x = 0.0;
     struct cli_parser p;
@@ -275,12 +299,29 @@ int cmd_ask(struct cli *cli, int argc, char **argv)
         case OPT_NO_CACHE:
             params.no_cache = true;
             break;
+        case OPT_RERANK:
+            rerank_dir = optarg;
+            break;
+        case OPT_RERANK_TOP:
+            if (!cli_parse_i64(optarg, 1, 10000, &n))
+                return cli_usage(cli, "--rerank-top wants a number from 1 to 10000");
+            params.rerank_top_n = (size_t)n;
+            break;
+        case OPT_RERANK_BUDGET:
+            if (!cli_parse_double(optarg, &x) || x < -1.0)
+                return cli_usage(cli, "--rerank-budget-ms wants milliseconds (-1: no limit)");
+            params.rerank_budget_ms = x;
+            break;
         default:
             return cli_usage(cli, "unexpected option");
         }
     }
     if (optind >= argc)
         return cli_usage(cli, "wants a question");
+    if (params.rerank_top_n > 0 && rerank_dir == NULL)
+        return cli_usage(cli, "--rerank-top needs --rerank DIR");
+    if (rerank_dir != NULL && params.rerank_top_n == 0)
+        params.rerank_top_n = ASK_DEFAULT_RERANK_TOP;
     int rc = open_generators(cli, specs, n_specs, gens, &n_gens);
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -297,6 +338,15 @@ int cmd_ask(struct cli *cli, int argc, char **argv)
         st = frugal_use_generators(db, gens, n_gens);
         if (st != FRUGAL_OK)
             rc = cli_fail(db, st);
+    }
+    if (db != NULL && st == FRUGAL_OK && rerank_dir != NULL) {
+        st = frugal_reranker_open(rerank_dir, 0, &reranker);
+        if (st == FRUGAL_OK)
+            st = frugal_use_reranker(db, reranker);
+        if (st != FRUGAL_OK)
+            rc = cli_error("--rerank: %s", frugal_reranker_errmsg(reranker)[0] != '\0'
+                                               ? frugal_reranker_errmsg(reranker)
+                                               : frugal_errmsg(db));
     }
     if (stream && !json) {
         params.on_delta = print_delta;
@@ -316,6 +366,7 @@ int cmd_ask(struct cli *cli, int argc, char **argv)
     }
     frugal_answer_free(a);
     frugal_close(db);
+    frugal_reranker_free(reranker);
     for (size_t i = 0; i < n_gens; i++)
         frugal_generator_free(gens[i]);
     free(question);

@@ -7,14 +7,29 @@
  * The query is plain text, never a query language: quotes, AND, NEAR(, * and : are words or
  * nothing. Filters on metadata are repeatable; "key=v1,v2" is an IN list and the same key twice
  * means both must hold. Matched terms in snippets are bold when stdout is a terminal, else
- * between [ and ].
+ * between [ and ]. --rerank DIR reorders the top hits with a cross-encoder within a time
+ * budget (frugal_use_reranker) and says how many it reranked.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-enum { OPT_FILTER = 0x200, OPT_PER_DOCUMENT, OPT_JSON, OPT_MODE, OPT_FUSION, OPT_ALPHA, OPT_MMR };
+enum {
+    OPT_FILTER = 0x200,
+    OPT_PER_DOCUMENT,
+    OPT_JSON,
+    OPT_MODE,
+    OPT_FUSION,
+    OPT_ALPHA,
+    OPT_MMR,
+    OPT_RERANK,
+    OPT_RERANK_TOP,
+    OPT_RERANK_BUDGET,
+};
+
+/* Hits reranked when --rerank is given without --rerank-top. */
+#define SEARCH_DEFAULT_RERANK_TOP 20
 
 static const struct option search_longopts[] = {
     {"collection", required_argument, NULL, 'c'},
@@ -25,6 +40,9 @@ static const struct option search_longopts[] = {
     {"fusion", required_argument, NULL, OPT_FUSION},
     {"alpha", required_argument, NULL, OPT_ALPHA},
     {"mmr", required_argument, NULL, OPT_MMR},
+    {"rerank", required_argument, NULL, OPT_RERANK},
+    {"rerank-top", required_argument, NULL, OPT_RERANK_TOP},
+    {"rerank-budget-ms", required_argument, NULL, OPT_RERANK_BUDGET},
     {NULL, 0, NULL, 0},
 };
 
@@ -55,9 +73,17 @@ void cmd_search_help(FILE *out)
           "                       every filter must hold, also for the same KEY twice\n"
           "  --filter KEY=V1,V2   KEY equals one of the values (IN)\n"
           "  --per-document       one hit per document: its best chunk\n"
+          "  --rerank DIR         rerank the top hits with the cross-encoder in DIR (a Hugging\n"
+          "                       Face BertForSequenceClassification folder with one label)\n"
+          "  --rerank-top N       hits to rerank (default 20; retrieval fetches max(k, N))\n"
+          "  --rerank-budget-ms MS  time reranking may take (default 200; 0: none; -1: no\n"
+          "                       limit); from the measured cost of a pair it reranks fewer\n"
+          "                       when N would not fit, and says so\n"
           "  --json               one JSON object: {\"query\", \"took_ms\", \"hits\": [{rank, score,\n"
           "                       chunk_id, document_id, source, ext_id, title, heading_path,\n"
-          "                       snippet, text, char_start, char_end, metadata}]}\n"
+          "                       snippet, text, char_start, char_end, metadata, rerank_score\n"
+          "                       (reranked hits)}], \"agreement\" (hybrid), \"reranked\" and\n"
+          "                       \"rerank_note\" (with --rerank)}\n"
           "  --db PATH, -q/--quiet, -v/--verbose, -h/--help as for every verb\n"
           "\n"
           "Each hit prints as '1. 12.345  source > heading path' with the snippet below it;\n"
@@ -70,6 +96,7 @@ struct search_opts {
     frugal_filter *filters; /* values and keys owned (strndup) */
     size_t n_filters;
     bool json;
+    const char *rerank_dir; /* --rerank, borrowed from argv */
 };
 
 static void free_filters(struct search_opts *o)
@@ -147,11 +174,16 @@ static int print_human(const frugal_results *res)
             print_indented(body);
         fputc('\n', stdout);
     }
-    printf("%zu hit%s in %.1f ms\n", res->n_hits, res->n_hits == 1 ? "" : "s", res->elapsed_ms);
+    printf("%zu hit%s in %.1f ms", res->n_hits, res->n_hits == 1 ? "" : "s", res->elapsed_ms);
+    if (res->reranked > 0)
+        printf(", the first %zu reranked", res->reranked);
+    fputc('\n', stdout);
+    if (res->rerank_note != NULL)
+        printf("%s\n", res->rerank_note);
     return CLI_EXIT_OK;
 }
 
-static int print_json(const char *query, const frugal_results *res)
+static int print_json(const char *query, const frugal_results *res, bool reranking)
 {
     cJSON *obj = cJSON_CreateObject();
     cJSON *hits = cJSON_AddArrayToObject(obj, "hits");
@@ -175,7 +207,15 @@ static int print_json(const char *query, const frugal_results *res)
         cJSON_AddNumberToObject(hit, "char_start", (double)h->char_start);
         cJSON_AddNumberToObject(hit, "char_end", (double)h->char_end);
         cJSON_AddItemToObject(hit, "metadata", cli_json_metadata(h->metadata_json));
+        if (i < res->reranked)
+            cJSON_AddNumberToObject(hit, "rerank_score", h->rerank_score);
         cJSON_AddItemToArray(hits, hit);
+    }
+    if (res->agreement >= 0.0)
+        cJSON_AddNumberToObject(obj, "agreement", res->agreement);
+    if (reranking) {
+        cJSON_AddNumberToObject(obj, "reranked", (double)res->reranked);
+        cJSON_AddItemToObject(obj, "rerank_note", cli_json_string_or_null(res->rerank_note));
     }
     return cli_print_json(obj);
 }
@@ -266,12 +306,32 @@ static int parse_options(struct cli *cli, int argc, char **argv, struct search_o
                 return cli_usage(cli, "--mmr wants a number above 0, at most 1, got '%s'",
                                  optarg);
             break;
+        case OPT_RERANK:
+            o->rerank_dir = optarg;
+            break;
+        case OPT_RERANK_TOP:
+            if (!cli_parse_i64(optarg, 1, 10000, &k))
+                return cli_usage(cli, "--rerank-top wants a number from 1 to 10000, got '%s'",
+                                 optarg);
+            o->params.rerank_top_n = (size_t)k;
+            break;
+        case OPT_RERANK_BUDGET:
+            if (!cli_parse_double(optarg, &o->params.rerank_budget_ms) ||
+                o->params.rerank_budget_ms < -1.0)
+                return cli_usage(cli, "--rerank-budget-ms wants milliseconds (-1: no limit), "
+                                      "got '%s'",
+                                 optarg);
+            break;
         default:
             return cli_usage(cli, "unexpected option");
         }
     }
     if (optind >= argc)
         return cli_usage(cli, "no query given");
+    if (o->params.rerank_top_n > 0 && o->rerank_dir == NULL)
+        return cli_usage(cli, "--rerank-top needs --rerank DIR");
+    if (o->rerank_dir != NULL && o->params.rerank_top_n == 0)
+        o->params.rerank_top_n = SEARCH_DEFAULT_RERANK_TOP;
     return -1;
 }
 
@@ -285,6 +345,21 @@ static int run_search(struct cli *cli, struct search_opts *o, const char *query)
     db = cli_open_db(cli, true);
     if (db == NULL)
         return CLI_EXIT_FAIL;
+    frugal_reranker *reranker = NULL;
+    if (o->rerank_dir != NULL) {
+        st = frugal_reranker_open(o->rerank_dir, 0, &reranker);
+        if (st == FRUGAL_OK)
+            st = frugal_use_reranker(db, reranker);
+        if (st != FRUGAL_OK) {
+            rc = cli_error("--rerank: %s",
+                           frugal_reranker_errmsg(reranker)[0] != '\0'
+                               ? frugal_reranker_errmsg(reranker)
+                               : frugal_errmsg(db));
+            frugal_close(db);
+            frugal_reranker_free(reranker);
+            return rc;
+        }
+    }
     o->params.filters = o->filters;
     o->params.n_filters = o->n_filters;
     if (cli->stdout_tty && !o->json) {
@@ -295,11 +370,12 @@ static int run_search(struct cli *cli, struct search_opts *o, const char *query)
     if (st != FRUGAL_OK)
         rc = cli_fail(db, st);
     else if (o->json)
-        rc = print_json(query, res);
+        rc = print_json(query, res, o->rerank_dir != NULL);
     else
         rc = print_human(res);
     frugal_results_free(res);
     frugal_close(db);
+    frugal_reranker_free(reranker);
     return rc;
 }
 

@@ -2,6 +2,14 @@
  * cmd_serve.c - `frugal serve`: parses the server's options and runs app/server (server.c)
  * until SIGTERM or SIGINT.
  *
+ * --generator SPECs are opened here once (frugal_generator is thread-safe) and lent to the
+ * server, which attaches the list to every worker's and stream producer's handle; they are
+ * freed after server_run returns, when no handle uses them any more.
+ *
+ * --tls-cert/--tls-key are read and checked here (OpenSSL parses both and checks that the key
+ * belongs to the certificate), so a wrong file fails at start with its name; the server gets
+ * the PEM texts and hands them to libmicrohttpd's GnuTLS support.
+ *
  * The database is opened once here to fail early (a missing or foreign file, a newer schema)
  * and migrated forward, before any worker thread opens its own handle. --root folders are
  * resolved with realpath here, so the server compares requested paths against canonical
@@ -9,9 +17,14 @@
  *
  * Threading: the main thread only parses and then waits in server_run for a signal.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "../server/server.h"
 #include "cli.h"
@@ -24,10 +37,20 @@ enum {
     OPT_MAX_CONNECTIONS,
     OPT_MAX_INFLIGHT,
     OPT_TIMEOUT,
-    OPT_ROOT
+    OPT_ROOT,
+    OPT_GENERATOR,
+    OPT_GEN_CAPACITY,
+    OPT_GEN_TIMEOUT,
+    OPT_THRESHOLD,
+    OPT_BUDGET,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
 };
 
 #define MAX_ROOTS 32
+#define MAX_GENERATORS 8
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x) /* a macro's value as a string literal */
 
 static const struct option serve_longopts[] = {
     {"host", required_argument, NULL, OPT_HOST},
@@ -38,8 +61,83 @@ static const struct option serve_longopts[] = {
     {"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"root", required_argument, NULL, OPT_ROOT},
+    {"generator", required_argument, NULL, OPT_GENERATOR},
+    {"gen-capacity", required_argument, NULL, OPT_GEN_CAPACITY},
+    {"gen-timeout", required_argument, NULL, OPT_GEN_TIMEOUT},
+    {"threshold", required_argument, NULL, OPT_THRESHOLD},
+    {"budget", required_argument, NULL, OPT_BUDGET},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {NULL, 0, NULL, 0},
 };
+
+#define MAX_PEM_BYTES (1u << 20)
+
+/* Reads a PEM file (at most MAX_PEM_BYTES) into *out (malloc'd, NUL-terminated). */
+static int read_pem(const char *option, const char *path, char **out)
+{
+    *out = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        return cli_error("%s %s: cannot read: %s", option, path, strerror(errno));
+    char *text = malloc(MAX_PEM_BYTES + 1);
+    size_t n = text != NULL ? fread(text, 1, MAX_PEM_BYTES + 1, fp) : 0;
+    int failed = ferror(fp);
+    fclose(fp);
+    if (text == NULL)
+        return cli_error("%s %s: out of memory", option, path);
+    if (failed || n > MAX_PEM_BYTES) {
+        free(text);
+        return failed ? cli_error("%s %s: cannot read", option, path)
+                      : cli_error("%s %s: over %u bytes: not a PEM file", option, path,
+                                  MAX_PEM_BYTES);
+    }
+    text[n] = '\0';
+    *out = text;
+    return CLI_EXIT_OK;
+}
+
+/* A passphrase callback that has none: an encrypted key fails instead of prompting. */
+static int no_passphrase(char *buf, int size, int rwflag, void *ctx)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)ctx;
+    return -1;
+}
+
+/* Reads --tls-cert and --tls-key into pem[0] and pem[1] and checks them with OpenSSL before the
+ * server starts, so that a wrong file gets a message naming it (GnuTLS inside libmicrohttpd only
+ * says that it refused "the certificate or key"). */
+static int load_tls(const char *cert_path, const char *key_path, char *pem[2])
+{
+    int rc = read_pem("--tls-cert", cert_path, &pem[0]);
+    if (rc == CLI_EXIT_OK)
+        rc = read_pem("--tls-key", key_path, &pem[1]);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    BIO *bio = BIO_new_mem_buf(pem[0], -1);
+    X509 *cert = bio != NULL ? PEM_read_bio_X509(bio, NULL, no_passphrase, NULL) : NULL;
+    BIO_free(bio);
+    bio = BIO_new_mem_buf(pem[1], -1);
+    EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
+    BIO_free(bio);
+    if (cert == NULL)
+        rc = cli_error("--tls-cert %s: not a PEM certificate (want '-----BEGIN CERTIFICATE-----')",
+                       cert_path);
+    else if (key == NULL)
+        rc = cli_error("--tls-key %s: not an unencrypted PEM private key (want '-----BEGIN "
+                       "PRIVATE KEY-----')",
+                       key_path);
+    else if (X509_check_private_key(cert, key) != 1)
+        rc = cli_error("--tls-key %s: not the private key of the certificate in --tls-cert %s",
+                       key_path, cert_path);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    ERR_clear_error();
+    return rc;
+}
 
 void cmd_serve_help(FILE *out)
 {
@@ -62,6 +160,22 @@ void cmd_serve_help(FILE *out)
           "  --timeout S            close connections idle this long: slow clients (default 30)\n"
           "  --root DIR             a folder that /ingest and /sync may read (repeatable;\n"
           "                         without one they are refused)\n"
+          "  --generator SPEC       an LLM generator for /v1/ask and /v1/chat/completions:\n"
+          "                         openai:MODEL@URL or bedrock:MODEL@REGION, as for `frugal\n"
+          "                         ask`; repeat for an ordered failover list (at most 8).\n"
+          "                         Without one every answer is extractive. Key from\n"
+          "                         $FRUGAL_GEN_API_KEY, prices from $FRUGAL_PRICES\n"
+          "  --gen-capacity N       concurrent requests each generator serves well; the router\n"
+          "                         sends none beyond (default 0: no limit)\n"
+          "  --gen-timeout MS       a whole generator call, retries included (default 120000)\n"
+          "  --threshold X          confidence from which the router answers on the CPU, for\n"
+          "                         requests without min_confidence (default "
+          STRINGIFY(FRUGAL_ASK_DEFAULT_THRESHOLD) ")\n"
+          "  --budget N             token budget of the compressed generator context (default\n"
+          "                         " STRINGIFY(FRUGAL_ASK_DEFAULT_BUDGET) ")\n"
+          "  --tls-cert PEM         serve HTTPS with this certificate (chain) file; the address\n"
+          "                         is then printed as 'https://HOST:PORT'. Needs --tls-key\n"
+          "  --tls-key PEM          the certificate's private key (unencrypted PEM)\n"
           "  --db PATH, -q/--quiet (no request log), -v/--verbose, -h/--help as for every verb\n",
           out);
 }
@@ -77,9 +191,19 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
         .max_connections = 256,
         .max_inflight = 64,
         .timeout_s = 30,
+        .min_confidence = -1.0,
     };
     char *roots[MAX_ROOTS];
     size_t n_roots = 0;
+    const char *gen_specs[MAX_GENERATORS];
+    size_t n_gen_specs = 0;
+    frugal_generator *gens[MAX_GENERATORS];
+    size_t n_gens = 0;
+    frugal_generator_params gen_params;
+    frugal_generator_default_params(&gen_params);
+    const char *tls_cert = NULL;
+    const char *tls_key = NULL;
+    char *tls_pem[2] = {NULL, NULL}; /* cert, key */
     struct cli_parser p;
     int64_t v = 0;
     int c;
@@ -138,6 +262,38 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
             else
                 n_roots++;
             break;
+        case OPT_GENERATOR:
+            if (n_gen_specs == MAX_GENERATORS)
+                rc = cli_usage(cli, "at most %d --generator options", MAX_GENERATORS);
+            else
+                gen_specs[n_gen_specs++] = optarg;
+            break;
+        case OPT_GEN_CAPACITY:
+            if (!cli_parse_i64(optarg, 0, 100000, &v))
+                rc = cli_usage(cli, "--gen-capacity wants 0 to 100000, got '%s'", optarg);
+            gen_params.capacity = (int)v;
+            break;
+        case OPT_THRESHOLD:
+            if (!cli_parse_double(optarg, &cfg.min_confidence) || cfg.min_confidence < 0.0 ||
+                cfg.min_confidence > 1.0)
+                rc = cli_usage(cli, "--threshold wants a number from 0 to 1, got '%s'", optarg);
+            break;
+        case OPT_BUDGET:
+            if (!cli_parse_i64(optarg, 1, 1000000, &v))
+                rc = cli_usage(cli, "--budget wants 1 to 1000000 tokens, got '%s'", optarg);
+            cfg.context_budget_tokens = (size_t)v;
+            break;
+        case OPT_GEN_TIMEOUT:
+            if (!cli_parse_i64(optarg, 1, 86400000, &v))
+                rc = cli_usage(cli, "--gen-timeout wants 1 to 86400000 ms, got '%s'", optarg);
+            gen_params.timeout_ms = (long)v;
+            break;
+        case OPT_TLS_CERT:
+            tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            tls_key = optarg;
+            break;
         default:
             rc = cli_usage(cli, "unexpected option");
             break;
@@ -145,13 +301,34 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
     }
     if (rc == CLI_EXIT_OK && optind < argc)
         rc = cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+    if (rc == CLI_EXIT_OK && (tls_cert != NULL) != (tls_key != NULL))
+        rc = cli_usage(cli, "--tls-cert and --tls-key go together");
+    if (rc == CLI_EXIT_OK && tls_cert != NULL) {
+        rc = load_tls(tls_cert, tls_key, tls_pem);
+        cfg.tls_cert_pem = tls_pem[0];
+        cfg.tls_key_pem = tls_pem[1];
+    }
+    for (size_t i = 0; rc == CLI_EXIT_OK && i < n_gen_specs; i++) {
+        frugal_status st = frugal_generator_open(gen_specs[i], &gen_params, &gens[i]);
+        if (st != FRUGAL_OK)
+            rc = cli_usage(cli, "--generator %s: %s (want openai:MODEL@URL or "
+                                "bedrock:MODEL@REGION)", gen_specs[i], frugal_strerror(st));
+        else
+            n_gens++;
+    }
     if (rc == CLI_EXIT_OK) {
         cfg.roots = (const char *const *)roots;
         cfg.n_roots = n_roots;
         cfg.quiet = cli->quiet;
+        cfg.generators = gens;
+        cfg.n_generators = n_gens;
         rc = server_run(&cfg) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     }
     for (size_t i = 0; i < n_roots; i++)
         free(roots[i]);
+    free(tls_pem[0]);
+    free(tls_pem[1]);
+    for (size_t i = 0; i < n_gens; i++)
+        frugal_generator_free(gens[i]);
     return rc < 0 ? CLI_EXIT_OK : rc;
 }

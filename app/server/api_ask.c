@@ -4,7 +4,8 @@
  * How: the body becomes a struct api_ask_req (api_json.c); the key must allow the collection;
  * frugal_ask answers; the reply is the answer object: text, span, route and the reason for it,
  * confidence, citations (source, heading path, character offsets of the cited sentence,
- * snippet, score), timings per stage, tokens and cost.
+ * snippet, score), timings per stage, tokens and cost. Every answer sent is counted in the
+ * metrics (metrics.c).
  *
  * "stream": true answers with Server-Sent Events (api_stream.c runs frugal_ask on a producer
  * thread with an on_delta callback): `route` {route, reason, confidence} first, then `delta`
@@ -19,6 +20,7 @@
  * one on its producer thread with the producer's own handle. No shared state.
  */
 #include "api_json.h"
+#include "metrics.h"
 #include "server.h"
 
 #include <stdlib.h>
@@ -60,6 +62,7 @@ static cJSON *facts_json(const frugal_answer *a, const char *collection)
     cJSON_AddItemToObject(root, "reason", api_string_or_null(a->reason));
     cJSON_AddNumberToObject(root, "confidence", a->confidence);
     cJSON *t = cJSON_AddObjectToObject(root, "timings_ms");
+    cJSON_AddNumberToObject(t, "cache", a->timings_ms.cache_ms);
     cJSON_AddNumberToObject(t, "retrieve", a->timings_ms.retrieve_ms);
     cJSON_AddNumberToObject(t, "extract", a->timings_ms.extract_ms);
     cJSON_AddNumberToObject(t, "generate", a->timings_ms.generate_ms);
@@ -84,9 +87,9 @@ static cJSON *answer_json(const frugal_answer *a, const char *collection)
 }
 
 static void params_from(frugal_ask_params *params, const struct api_ask_req *req,
-                        const char *collection)
+                        const char *collection, const struct server_config *cfg)
 {
-    frugal_ask_default_params(params);
+    server_ask_defaults(cfg, params);
     params->collection = collection;
     params->mode = req->mode;
     if (req->k > 0)
@@ -101,6 +104,7 @@ static void params_from(frugal_ask_params *params, const struct api_ask_req *req
 
 struct ask_job {
     struct api_ask_req req;
+    const struct server_config *cfg;
     struct api_stream *st;
     bool routed; /* the route event went out */
 };
@@ -148,7 +152,7 @@ static void ask_produce(struct api_stream *st, frugal_db *db, void *arg)
     job->st = st;
     const char *collection = job->req.collection != NULL ? job->req.collection : "default";
     frugal_ask_params params;
-    params_from(&params, &job->req, collection);
+    params_from(&params, &job->req, collection, job->cfg);
     params.on_delta = ask_delta;
     params.delta_ctx = job;
     frugal_answer *a = NULL;
@@ -157,6 +161,7 @@ static void ask_produce(struct api_stream *st, frugal_db *db, void *arg)
         stream_failure(st, db, rc);
         return;
     }
+    metrics_answer(a, metrics_cache_consulted(job->cfg, params.mode));
     bool ok = true;
     if (!job->routed) {
         cJSON *r = cJSON_CreateObject();
@@ -202,11 +207,12 @@ void api_ask(struct request *rq, struct response *rs)
             return;
         }
         job->req = req; /* moved */
+        job->cfg = rq->cfg;
         api_reply_stream(rq, rs, ask_produce, job, ask_job_free);
         return;
     }
     frugal_ask_params params;
-    params_from(&params, &req, collection);
+    params_from(&params, &req, collection, rq->cfg);
     frugal_answer *answer = NULL;
     frugal_status st = frugal_ask(rq->db, req.question, &params, &answer);
     if (st == FRUGAL_EUNSUPPORTED) {
@@ -214,6 +220,7 @@ void api_ask(struct request *rq, struct response *rs)
     } else if (st != FRUGAL_OK) {
         api_reply_status(rs, rq->db, st);
     } else {
+        metrics_answer(answer, metrics_cache_consulted(rq->cfg, params.mode));
         api_reply_json(rs, 200, answer_json(answer, collection));
     }
     frugal_answer_free(answer);

@@ -14,11 +14,9 @@
  * outside them; with no --root, ingest and sync are refused. The collection must exist: a
  * writer cannot create collections by uploading.
  *
- * Getting one document also returns its extracted text ("text"), the text that citations' and
- * hits' char_start/char_end point into, so a client can show a cited passage in place. The
- * public API has no call for that text yet (include/frugal.h is being reworked at the time of
- * writing), so document_text reads the store's documents.text column through a read-only
- * SQLite connection of its own: a stopgap to replace with a library call when there is one.
+ * Getting one document also returns its extracted text ("text", from frugal_document_text),
+ * the text that citations' and hits' char_start/char_end point into, so a client can show a
+ * cited passage in place.
  *
  * Threading: runs on a worker thread with that thread's handle; no state of its own.
  */
@@ -27,8 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sqlite3.h>
 
 #include "api_json.h"
 #include "server.h"
@@ -335,39 +331,6 @@ static bool document_id(struct request *rq, struct response *rs, long long *id)
     return true;
 }
 
-/* The extracted text of document id in collection (owned, malloc) or NULL when it has none
- * or it cannot be read; see the note at the top. */
-static char *document_text(const char *db_path, const char *collection, long long id)
-{
-    sqlite3 *sdb = NULL;
-    sqlite3_stmt *stmt = NULL;
-    char *text = NULL;
-    if (sqlite3_open_v2(db_path, &sdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK)
-        goto out_close;
-    sqlite3_busy_timeout(sdb, 5000);
-    if (sqlite3_prepare_v2(sdb,
-                           "SELECT d.text FROM documents d JOIN collections c "
-                           "ON c.id = d.collection_id WHERE c.name = ?1 AND d.id = ?2",
-                           -1, &stmt, NULL) != SQLITE_OK)
-        goto out_close;
-    sqlite3_bind_text(stmt, 1, collection, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)id);
-    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_TEXT) {
-        const unsigned char *t = sqlite3_column_text(stmt, 0);
-        size_t len = (size_t)sqlite3_column_bytes(stmt, 0);
-        text = malloc(len + 1);
-        if (text != NULL) {
-            memcpy(text, t, len);
-            text[len] = '\0';
-        }
-    }
-out_close:
-    sqlite3_finalize(stmt);
-    sqlite3_close(sdb);
-    return text;
-}
-
 void api_documents_get(struct request *rq, struct response *rs)
 {
     long long id = 0;
@@ -384,11 +347,16 @@ void api_documents_get(struct request *rq, struct response *rs)
         }
         for (size_t i = 0; i < n; i++) {
             if (docs[i].id == id) {
-                cJSON *o = document_json(&docs[i]);
-                char *text = document_text(rq->cfg->db_path, rq->params[0], id);
-                cJSON_AddItemToObject(o, "text", api_string_or_null(text));
-                free(text);
-                api_reply_json(rs, 200, o);
+                char *text = NULL;
+                st = frugal_document_text(rq->db, rq->params[0], id, &text, NULL);
+                if (st != FRUGAL_OK) {
+                    api_reply_status(rs, rq->db, st);
+                } else {
+                    cJSON *o = document_json(&docs[i]);
+                    cJSON_AddStringToObject(o, "text", text);
+                    api_reply_json(rs, 200, o);
+                }
+                frugal_free(text);
                 frugal_document_list_free(docs, n);
                 return;
             }

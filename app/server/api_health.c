@@ -1,6 +1,6 @@
 /*
  * api_health.c - GET /healthz (the process answers), GET /readyz (this worker's database is
- * open and answers a query) and GET /metrics (Prometheus text, from server.c's counters).
+ * open and answers a query) and GET /metrics (Prometheus text, from metrics.c).
  *
  * Why no key: load balancers and scrapers probe these; they reveal no documents. The server
  * binds 127.0.0.1 by default, so they are not exposed beyond the host unless asked.
@@ -43,7 +43,7 @@ void api_readyz(struct request *rq, struct response *rs)
 void api_metrics(struct request *rq, struct response *rs)
 {
     size_t len = 0;
-    char *text = server_metrics_text(&len);
+    char *text = server_metrics_text(rq->cfg, &len);
     if (text == NULL) {
         api_reply_error(rs, 500, "internal", "out of memory");
         return;

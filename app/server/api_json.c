@@ -331,6 +331,20 @@ void api_search_req_release(struct api_search_req *r)
     memset(r, 0, sizeof *r);
 }
 
+/* An answer mode name into *out; false with msg set when it is none of the three. */
+static bool parse_ask_mode(const char *mode, frugal_ask_mode *out, char *msg, size_t cap)
+{
+    if (strcmp(mode, "auto") == 0)
+        *out = FRUGAL_ASK_AUTO;
+    else if (strcmp(mode, "extractive") == 0)
+        *out = FRUGAL_ASK_EXTRACTIVE;
+    else if (strcmp(mode, "generate") == 0)
+        *out = FRUGAL_ASK_GENERATE;
+    else
+        return fail(msg, cap, "field 'mode' must be \"auto\", \"extractive\" or \"generate\"");
+    return true;
+}
+
 bool api_parse_ask(const char *body, size_t len, struct api_ask_req *out, char *msg, size_t cap)
 {
     memset(out, 0, sizeof *out);
@@ -351,16 +365,8 @@ bool api_parse_ask(const char *body, size_t len, struct api_ask_req *out, char *
     if (ok && k != floor(k))
         ok = fail(msg, cap, "field 'k' must be a whole number");
     out->k = (size_t)k;
-    if (ok && mode != NULL) {
-        if (strcmp(mode, "auto") == 0)
-            out->mode = FRUGAL_ASK_AUTO;
-        else if (strcmp(mode, "extractive") == 0)
-            out->mode = FRUGAL_ASK_EXTRACTIVE;
-        else if (strcmp(mode, "generate") == 0)
-            out->mode = FRUGAL_ASK_GENERATE;
-        else
-            ok = fail(msg, cap, "field 'mode' must be \"auto\", \"extractive\" or \"generate\"");
-    }
+    if (ok && mode != NULL)
+        ok = parse_ask_mode(mode, &out->mode, msg, cap);
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "stream");
     if (ok && st != NULL && !cJSON_IsNull(st)) {
         if (!cJSON_IsBool(st))
@@ -431,9 +437,15 @@ bool api_parse_chat(const char *body, size_t len, struct api_chat_req *out, char
     if (root == NULL)
         return false;
     double max_tokens = 0;
+    char *mode = NULL;
     bool ok = get_string(root, "model", true, &out->model, msg, cap) &&
               get_number(root, "max_tokens", 1, 1000000, &max_tokens, msg, cap) &&
-              get_number(root, "max_completion_tokens", 1, 1000000, &max_tokens, msg, cap);
+              get_number(root, "max_completion_tokens", 1, 1000000, &max_tokens, msg, cap) &&
+              get_string(root, "mode", false, &mode, msg, cap);
+    out->mode = FRUGAL_ASK_AUTO;
+    if (ok && mode != NULL)
+        ok = parse_ask_mode(mode, &out->mode, msg, cap);
+    free(mode);
     if (ok && max_tokens != floor(max_tokens))
         ok = fail(msg, cap, "field 'max_tokens' must be a whole number");
     out->max_tokens = (int)max_tokens;

@@ -50,13 +50,15 @@ bool api_parse_ask(const char *body, size_t len, struct api_ask_req *out, char *
 void api_ask_req_release(struct api_ask_req *r);
 
 /* POST /v1/chat/completions (OpenAI): {"model": "...", "messages": [{"role", "content"}, ...],
- * "stream": bool, "max_tokens"/"max_completion_tokens": n}; other OpenAI fields are ignored.
- * content is a string or an array of parts whose {"type": "text", "text"} parts are joined. */
+ * "stream": bool, "max_tokens"/"max_completion_tokens": n, and frugal's own "mode" as for
+ * /v1/ask}; other OpenAI fields are ignored. content is a string or an array of parts whose
+ * {"type": "text", "text"} parts are joined. */
 struct api_chat_req {
     char *model;
     char *question;        /* the content of the last "user" message */
     bool stream;
     int max_tokens;        /* 0 = the library's default */
+    frugal_ask_mode mode;  /* default FRUGAL_ASK_AUTO */
 };
 bool api_parse_chat(const char *body, size_t len, struct api_chat_req *out, char *msg,
                     size_t msg_cap);

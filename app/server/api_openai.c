@@ -17,7 +17,10 @@
  * is chat.completion.chunk SSE lines ("data: {...}"): the role, the content deltas (generated
  * tokens, or the extractive answer as one delta), the sources list as a last content delta, a
  * final chunk with finish_reason "stop" that also carries "sources" and "usage", and
- * "data: [DONE]". Generation parameters other than max_tokens are ignored.
+ * "data: [DONE]". Generation parameters other than max_tokens are ignored; frugal's own
+ * "mode" field ("auto", "extractive", "generate") overrides the router as on /v1/ask. With
+ * `frugal serve --generator`, a generated answer streams its tokens as content deltas as the
+ * generator produces them.
  *
  * Threading: runs on a worker thread with that thread's handle; the embedder is opened for the
  * request and freed after it (no shared state).
@@ -28,6 +31,7 @@
 #include <time.h>
 
 #include "api_json.h"
+#include "metrics.h"
 #include "server.h"
 
 void api_embeddings(struct request *rq, struct response *rs)
@@ -218,17 +222,20 @@ static cJSON *chat_base(const char *object, const char *id, long created, const 
     return root;
 }
 
-static void chat_params(frugal_ask_params *params, const struct api_chat_req *req)
+static void chat_params(frugal_ask_params *params, const struct api_chat_req *req,
+                        const struct server_config *cfg)
 {
-    frugal_ask_default_params(params);
+    server_ask_defaults(cfg, params);
     params->collection = chat_collection(req->model);
     params->max_tokens = req->max_tokens;
+    params->mode = req->mode;
 }
 
 /* ---- Streaming ---- */
 
 struct chat_job {
     struct api_chat_req req;
+    const struct server_config *cfg;
     struct api_stream *st;
     char id[64];
     long created;
@@ -292,20 +299,24 @@ static void chat_produce(struct api_stream *st, frugal_db *db, void *arg)
     struct chat_job *job = arg;
     job->st = st;
     frugal_ask_params params;
-    chat_params(&params, &job->req);
+    chat_params(&params, &job->req, job->cfg);
     params.on_delta = chat_delta;
     params.delta_ctx = job;
     frugal_answer *a = NULL;
     frugal_status rc = frugal_ask(db, job->req.question, &params, &a);
     if (rc != FRUGAL_OK) {
         struct response tmp = {0};
-        api_reply_status(&tmp, db, rc);
+        if (rc == FRUGAL_EUNSUPPORTED) /* "mode": "generate" without a generator */
+            api_reply_error(&tmp, 501, "not_implemented", "%s", frugal_errmsg(db));
+        else
+            api_reply_status(&tmp, db, rc);
         cJSON *err = tmp.body != NULL ? cJSON_Parse(tmp.body) : NULL;
         free(tmp.body);
         if (api_stream_event(st, NULL, err))
             api_stream_write(st, "data: [DONE]\n\n", 14);
         return;
     }
+    metrics_answer(a, metrics_cache_consulted(job->cfg, params.mode));
     bool ok = job->streamed || chat_chunk(job, chat_text(a), NULL, NULL);
     char *suffix = ok ? chat_suffix(a) : NULL;
     if (ok && suffix != NULL && suffix[0] != '\0')
@@ -352,17 +363,22 @@ void api_chat_completions(struct request *rq, struct response *rs)
             return;
         }
         job->req = req; /* moved */
+        job->cfg = rq->cfg;
         memcpy(job->id, id, sizeof id);
         job->created = created;
         api_reply_stream(rq, rs, chat_produce, job, chat_job_free);
         return;
     }
     frugal_ask_params params;
-    chat_params(&params, &req);
+    chat_params(&params, &req, rq->cfg);
     frugal_answer *a = NULL;
     frugal_status st = frugal_ask(rq->db, req.question, &params, &a);
     char *suffix = st == FRUGAL_OK ? chat_suffix(a) : NULL;
-    if (st != FRUGAL_OK) {
+    if (st == FRUGAL_OK)
+        metrics_answer(a, metrics_cache_consulted(rq->cfg, params.mode));
+    if (st == FRUGAL_EUNSUPPORTED) {
+        api_reply_error(rs, 501, "not_implemented", "%s", frugal_errmsg(rq->db));
+    } else if (st != FRUGAL_OK) {
         api_reply_status(rs, rq->db, st);
     } else if (suffix == NULL) {
         api_reply_error(rs, 500, "internal", "out of memory");

@@ -11,6 +11,19 @@
 #include "api_json.h"
 #include "server.h"
 
+static const char *mode_name(frugal_search_mode mode)
+{
+    switch (mode) {
+    case FRUGAL_SEARCH_DENSE:
+        return "dense";
+    case FRUGAL_SEARCH_HYBRID:
+        return "hybrid";
+    case FRUGAL_SEARCH_BM25:
+        break;
+    }
+    return "bm25";
+}
+
 void api_search(struct request *rq, struct response *rs)
 {
     struct api_search_req req;
@@ -43,7 +56,7 @@ void api_search(struct request *rq, struct response *rs)
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "query", req.query);
     cJSON_AddStringToObject(root, "collection", collection);
-    cJSON_AddStringToObject(root, "mode", req.mode == FRUGAL_SEARCH_DENSE ? "dense" : "bm25");
+    cJSON_AddStringToObject(root, "mode", mode_name(req.mode));
     cJSON_AddNumberToObject(root, "took_ms", res->elapsed_ms);
     cJSON *hits = cJSON_AddArrayToObject(root, "hits");
     for (size_t i = 0; i < res->n_hits; i++) {

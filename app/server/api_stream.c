@@ -3,8 +3,9 @@
  * POST /v1/chat/completions: a producer thread per request, a bounded byte queue, and the
  * libmicrohttpd content reader that drains it.
  *
- * How: api_reply_stream starts a thread that opens its own frugal_db (handles are
- * single-threaded, and the MHD worker must go back to its other connections) and runs the
+ * How: api_reply_stream starts a thread that opens its own frugal_db with the server's
+ * generators attached (server_open_db; handles are single-threaded, and the MHD worker must go
+ * back to its other connections) and runs the
  * handler's producer, which writes SSE frames with api_stream_write / api_stream_event. The
  * frames go into a ring of STREAM_QUEUE bytes; a full ring blocks the producer (so a slow
  * client slows the generation instead of growing memory). send_response (server.c) makes the
@@ -41,7 +42,7 @@
 
 struct api_stream {
     struct MHD_Connection *conn;
-    char *db_path;            /* owned copy */
+    const struct server_config *cfg; /* borrowed: lives as long as the server */
     api_stream_fn fn;
     void *arg;
     void (*free_arg)(void *);
@@ -73,7 +74,6 @@ static void stream_unref(struct api_stream *st)
     pthread_cond_destroy(&st->not_full);
     if (st->free_arg != NULL)
         st->free_arg(st->arg);
-    free(st->db_path);
     free(st);
 }
 
@@ -130,9 +130,8 @@ bool api_stream_event(struct api_stream *st, const char *event, cJSON *data)
 static void *stream_main(void *p)
 {
     struct api_stream *st = p;
-    frugal_db *db = NULL;
-    frugal_status rc = frugal_open(st->db_path, NULL, &db);
-    if (rc == FRUGAL_OK) {
+    frugal_db *db = server_open_db(st->cfg);
+    if (db != NULL) {
         st->fn(st, db, st->arg);
     } else {
         cJSON *root = cJSON_CreateObject();
@@ -192,14 +191,14 @@ void api_reply_stream(struct request *rq, struct response *rs, api_stream_fn fn,
                       void (*free_arg)(void *))
 {
     struct api_stream *st = calloc(1, sizeof *st);
-    if (st == NULL || (st->db_path = strdup(rq->cfg->db_path)) == NULL) {
-        free(st);
+    if (st == NULL) {
         if (free_arg != NULL)
             free_arg(arg);
         api_reply_error(rs, 500, "internal", "out of memory");
         return;
     }
     st->conn = rq->conn;
+    st->cfg = rq->cfg;
     st->fn = fn;
     st->arg = arg;
     st->free_arg = free_arg;

@@ -26,8 +26,9 @@
  *
  * Threading: the library's handles are single-threaded, so each worker thread opens its own
  * frugal_db on first use (thread-local), registered in `dbs` (under dbs_lock) to be closed at
- * shutdown; SQLite WAL lets them read beside one writer. Metrics are guarded by metrics_lock;
- * the in-flight and request counters are atomics.
+ * shutdown; SQLite WAL lets them read beside one writer. The generators (--generator) are
+ * shared by every handle: they are thread-safe. Metrics (metrics.c) have their own lock; the
+ * in-flight and request counters are atomics.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +47,7 @@
 
 #include <microhttpd.h>
 
+#include "metrics.h"
 #include "server.h"
 
 #define SHUTDOWN_WAIT_S 30
@@ -85,139 +87,19 @@ static const struct route routes[] = {
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 #define ROUTE_NONE N_ROUTES /* metrics slot for unmatched requests */
+_Static_assert(N_ROUTES + 1 <= METRICS_MAX_ROUTES, "metrics.h: raise METRICS_MAX_ROUTES");
 
-/* ---- Metrics ---- */
-
-static const double latency_bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                        0.25,  0.5,   1,    2.5,   5,    10};
-#define N_BOUNDS (sizeof latency_bounds / sizeof latency_bounds[0])
-#define MAX_STATUSES 16
-
-struct route_metrics {
-    int statuses[MAX_STATUSES];
-    uint64_t status_counts[MAX_STATUSES];
-    size_t n_statuses;
-    uint64_t buckets[N_BOUNDS]; /* cumulative counts are computed when printed */
-    uint64_t count;
-    double sum_s;
-};
-
-static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct route_metrics metrics[N_ROUTES + 1];
 static atomic_int inflight;
 static atomic_uint_fast64_t request_counter;
-
-static void metrics_record(size_t route, int status, double seconds)
-{
-    pthread_mutex_lock(&metrics_lock);
-    struct route_metrics *m = &metrics[route];
-    size_t i = 0;
-    while (i < m->n_statuses && m->statuses[i] != status)
-        i++;
-    if (i == m->n_statuses && i < MAX_STATUSES) {
-        m->statuses[i] = status;
-        m->n_statuses++;
-    }
-    if (i < MAX_STATUSES)
-        m->status_counts[i]++;
-    for (size_t b = 0; b < N_BOUNDS; b++) {
-        if (seconds <= latency_bounds[b]) {
-            m->buckets[b]++;
-            break;
-        }
-    }
-    m->count++;
-    m->sum_s += seconds;
-    pthread_mutex_unlock(&metrics_lock);
-}
-
-struct text {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void text_add(struct text *t, const char *fmt, ...)
-{
-    for (int attempt = 0; attempt < 2 && !t->failed; attempt++) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->p != NULL ? t->p + t->len : NULL, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->failed = true;
-        } else if ((size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        } else {
-            size_t cap = (t->cap + (size_t)n + 1) * 2;
-            char *grown = realloc(t->p, cap);
-            if (grown == NULL)
-                t->failed = true;
-            else {
-                t->p = grown;
-                t->cap = cap;
-            }
-        }
-    }
-}
 
 static const char *route_label(size_t r)
 {
     return r < N_ROUTES ? routes[r].pattern : "unmatched";
 }
 
-char *server_metrics_text(size_t *len)
+char *server_metrics_text(const struct server_config *cfg, size_t *len)
 {
-    struct text t = {0};
-    t.p = malloc(4096);
-    t.cap = t.p != NULL ? 4096 : 0;
-    t.failed = t.p == NULL;
-    text_add(&t, "# HELP frugal_http_requests_total HTTP requests by route, method and status.\n"
-                 "# TYPE frugal_http_requests_total counter\n");
-    pthread_mutex_lock(&metrics_lock);
-    for (size_t r = 0; r <= N_ROUTES; r++) {
-        for (size_t i = 0; i < metrics[r].n_statuses; i++)
-            text_add(&t, "frugal_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} "
-                         "%llu\n",
-                     route_label(r), r < N_ROUTES ? routes[r].method : "",
-                     metrics[r].statuses[i], (unsigned long long)metrics[r].status_counts[i]);
-    }
-    text_add(&t, "# HELP frugal_http_request_duration_seconds Request latency by route.\n"
-                 "# TYPE frugal_http_request_duration_seconds histogram\n");
-    for (size_t r = 0; r <= N_ROUTES; r++) {
-        const struct route_metrics *m = &metrics[r];
-        if (m->count == 0)
-            continue;
-        const char *method = r < N_ROUTES ? routes[r].method : "";
-        uint64_t cumulative = 0;
-        for (size_t b = 0; b < N_BOUNDS; b++) {
-            cumulative += m->buckets[b];
-            text_add(&t,
-                     "frugal_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\","
-                     "le=\"%g\"} %llu\n",
-                     route_label(r), method, latency_bounds[b], (unsigned long long)cumulative);
-        }
-        text_add(&t,
-                 "frugal_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\","
-                 "le=\"+Inf\"} %llu\n"
-                 "frugal_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n"
-                 "frugal_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %llu\n",
-                 route_label(r), method, (unsigned long long)m->count, route_label(r), method,
-                 m->sum_s, route_label(r), method, (unsigned long long)m->count);
-    }
-    pthread_mutex_unlock(&metrics_lock);
-    text_add(&t, "# HELP frugal_http_requests_in_flight Requests being served now.\n"
-                 "# TYPE frugal_http_requests_in_flight gauge\n"
-                 "frugal_http_requests_in_flight %d\n",
-             atomic_load(&inflight));
-    if (t.failed) {
-        free(t.p);
-        return NULL;
-    }
-    *len = t.len;
-    return t.p;
+    return metrics_text(cfg, atomic_load(&inflight), len);
 }
 
 /* ---- Per-thread databases ---- */
@@ -228,19 +110,44 @@ static frugal_db **dbs;
 static size_t n_dbs;
 static _Thread_local frugal_db *thread_db;
 
+frugal_db *server_open_db(const struct server_config *cfg)
+{
+    frugal_db *db = NULL;
+    frugal_status st = frugal_open(cfg->db_path, NULL, &db);
+    if (st != FRUGAL_OK) {
+        fprintf(stderr, "frugal serve: cannot open %s: %s\n", cfg->db_path, frugal_errmsg(db));
+        frugal_close(db);
+        return NULL;
+    }
+    if (cfg->n_generators > 0) {
+        st = frugal_use_generators(db, cfg->generators, cfg->n_generators);
+        if (st != FRUGAL_OK) {
+            fprintf(stderr, "frugal serve: cannot attach the generators: %s\n",
+                    frugal_errmsg(db));
+            frugal_close(db);
+            return NULL;
+        }
+    }
+    return db;
+}
+
+void server_ask_defaults(const struct server_config *cfg, frugal_ask_params *params)
+{
+    frugal_ask_default_params(params);
+    if (cfg->min_confidence >= 0)
+        params->min_confidence = cfg->min_confidence;
+    if (cfg->context_budget_tokens > 0)
+        params->context_budget_tokens = cfg->context_budget_tokens;
+}
+
 /* This worker's handle, opened on first use; NULL when it cannot be opened. */
 static frugal_db *worker_db(void)
 {
     if (thread_db != NULL)
         return thread_db;
-    frugal_db *db = NULL;
-    frugal_status st = frugal_open(config->db_path, NULL, &db);
-    if (st != FRUGAL_OK) {
-        fprintf(stderr, "frugal serve: cannot open %s: %s\n", config->db_path,
-                frugal_errmsg(db));
-        frugal_close(db);
+    frugal_db *db = server_open_db(config);
+    if (db == NULL)
         return NULL;
-    }
     pthread_mutex_lock(&dbs_lock);
     frugal_db **grown = realloc(dbs, (n_dbs + 1) * sizeof *grown);
     if (grown != NULL) {
@@ -746,7 +653,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     double seconds = elapsed_s(&s->start);
     int status = s->responded ? s->status : 499; /* the client went away */
-    metrics_record(s->route, status, seconds);
+    metrics_request(s->route, route_label(s->route),
+                    s->route < N_ROUTES ? routes[s->route].method : "", status, seconds);
     if (!config->quiet) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -795,23 +703,43 @@ int server_run(const struct server_config *cfg)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by MHD's threads */
     signal(SIGPIPE, SIG_IGN);
 
+    /* HTTPS through libmicrohttpd's GnuTLS support: the PEM texts go in as options (an
+     * empty option array without TLS, where MHD refuses HTTPS options) */
+    bool tls = cfg->tls_cert_pem != NULL && cfg->tls_key_pem != NULL;
+    if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        fprintf(stderr, "frugal: --tls-cert: this libmicrohttpd was built without TLS (GnuTLS) "
+                        "support; install a build with it, or serve plain HTTP behind a TLS "
+                        "proxy\n");
+        pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+        return 1;
+    }
+    struct MHD_OptionItem tls_options[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
-            MHD_USE_ERROR_LOG, 0, NULL, NULL,
+            MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0), 0, NULL, NULL,
         on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, NULL, MHD_OPTION_END);
+        on_completed, NULL, MHD_OPTION_ARRAY, tls ? tls_options : tls_options + 2, MHD_OPTION_END);
     if (d == NULL) {
-        fprintf(stderr, "frugal: cannot listen on %s:%d: %s\n", cfg->host, cfg->port,
-                strerror(errno));
+        if (tls)
+            fprintf(stderr, "frugal: cannot listen with TLS on %s:%d (GnuTLS refused the "
+                            "certificate or key, or the address is taken): %s\n",
+                    cfg->host, cfg->port, strerror(errno));
+        else
+            fprintf(stderr, "frugal: cannot listen on %s:%d: %s\n", cfg->host, cfg->port,
+                    strerror(errno));
         pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
         return 1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     int port = info != NULL ? (int)info->port : cfg->port;
-    printf("frugal: listening on http://%s:%d\n", cfg->host, port);
+    printf("frugal: listening on %s://%s:%d\n", tls ? "https" : "http", cfg->host, port);
     fflush(stdout);
 
     int sig = 0;

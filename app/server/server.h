@@ -2,11 +2,11 @@
  * server.h - what the parts of the HTTP server (app/server) share: the configuration, the
  * request and response every handler sees, the route handlers and their helpers.
  *
- * Contract: server.c owns the daemon, routing, authentication, limits, metrics and logging; a
- * handler (api_<resource>.c) gets a parsed request whose key has already been checked against
- * the route's minimum role, calls the library through rq->db (this worker thread's own handle)
- * and fills the response, usually with api_reply_json or api_reply_error. JSON lives in
- * app/server only.
+ * Contract: server.c owns the daemon, routing, authentication, limits and logging, metrics.c
+ * the metrics; a handler (api_<resource>.c) gets a parsed request whose key has already been
+ * checked against the route's minimum role, calls the library through rq->db (this worker
+ * thread's own handle, with the server's generators attached) and fills the response, usually
+ * with api_reply_json or api_reply_error. JSON lives in app/server only.
  */
 #ifndef FRUGAL_SERVER_H
 #define FRUGAL_SERVER_H
@@ -35,11 +35,27 @@ struct server_config {
     const char *const *roots;    /* (n_roots) realpath'd folders ingest and sync may read */
     size_t n_roots;
     bool quiet;                  /* no per-request log lines */
+    /* HTTPS: the certificate chain and private key as PEM text (NUL-terminated, borrowed),
+     * already checked by the caller; both NULL: plain HTTP */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
+    /* (n_generators) the ordered failover list every handle answers with (borrowed: owned by
+     * the caller of server_run; frugal_generator is thread-safe); none: answers are extractive */
+    frugal_generator *const *generators;
+    size_t n_generators;
+    double min_confidence;          /* answers' default CPU threshold; < 0: the library's */
+    size_t context_budget_tokens;   /* answers' default context budget; 0: the library's */
 };
 
 /* Runs the server until SIGTERM or SIGINT, then finishes in-flight requests and returns 0
  * (1 when it could not start, with a message on stderr). */
 int server_run(const struct server_config *cfg);
+
+/* Opens a handle on cfg->db_path with cfg's generators attached (every worker and stream
+ * producer uses one); NULL after a message on stderr when it cannot. Close with frugal_close. */
+frugal_db *server_open_db(const struct server_config *cfg);
+/* frugal_ask_default_params with the server's defaults (--threshold, --budget) applied. */
+void server_ask_defaults(const struct server_config *cfg, frugal_ask_params *params);
 
 /* ---- What handlers see ---- */
 
@@ -174,7 +190,7 @@ void api_keys_list(struct request *rq, struct response *rs);
 void api_keys_create(struct request *rq, struct response *rs);
 void api_keys_revoke(struct request *rq, struct response *rs);
 
-/* server.c: the Prometheus text of the metrics (owned, malloc) for api_metrics. */
-char *server_metrics_text(size_t *len);
+/* server.c: the Prometheus text of the metrics (metrics.c; owned, malloc) for api_metrics. */
+char *server_metrics_text(const struct server_config *cfg, size_t *len);
 
 #endif

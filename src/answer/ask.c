@@ -2,7 +2,8 @@
  * ask.c - frugal_ask: answers a question from a collection and says how (frugal.h, Answers).
  *
  * What: look the question up in the answer cache (cache.h) when a generator is attached;
- * retrieve the top k chunks with frugal_search, score their sentences with the extractor
+ * retrieve the top k chunks with frugal_search (hybrid when the collection has an embedder,
+ * whose BM25/dense agreement the router reads), score their sentences with the extractor
  * (extract.h), compress the context a generator would get (compress.h), then let the router
  * (router.h) pick the route from the extractive confidence, the retrieval margin, the
  * question's features, the generators' health and the budget left. The generate route sends
@@ -91,6 +92,8 @@ void frugal_ask_default_params(frugal_ask_params *params)
     params->k = 5;
     params->min_confidence = FRUGAL_ASK_DEFAULT_THRESHOLD;
     params->context_budget_tokens = FRUGAL_ASK_DEFAULT_BUDGET;
+    params->cache_similarity = FRUGAL_ASK_DEFAULT_CACHE_SIMILARITY;
+    params->rerank_budget_ms = FRUGAL_SEARCH_DEFAULT_RERANK_BUDGET_MS;
 }
 
 static void citation_release(frugal_citation *c)
@@ -490,7 +493,7 @@ static frugal_status route(frugal_db *db, const struct gen_input *in, bool answe
     if (in->res != NULL && in->res->n_hits >= 2 && in->res->hits[0].score > 0)
         ri.retrieval_margin = (in->res->hits[0].score - in->res->hits[1].score) /
                               in->res->hits[0].score;
-    ri.agreement = -1.0; /* BM25/dense agreement: not measured yet */
+    ri.agreement = in->res != NULL ? in->res->agreement : -1.0; /* -1 unless hybrid */
     router_question_features(in->question, &ri.question);
     ri.n_generators = s != NULL ? s->n_gens : 0;
     for (size_t i = 0; i < ri.n_generators; i++) {
@@ -641,26 +644,44 @@ frugal_status answer_ask(frugal_db *db, struct xans *x, const char *question,
     /* the cache holds generated answers only: consulted when one could be generated */
     bool use_cache = !p.no_cache && extra == NULL && n_gens > 0 && p.mode != FRUGAL_ASK_EXTRACTIVE;
     int64_t collection_id = 0;
+    bool has_embedder = false;
     double cache_ms = 0.0;
-    if (use_cache) {
+    {
         struct collection_row row;
         struct err e;
         err_clear(&e);
         memset(&row, 0, sizeof row);
-        use_cache = store_collection_get(db_store(db), p.collection, &row, &e) == FRUGAL_OK;
+        bool found = store_collection_get(db_store(db), p.collection, &row, &e) == FRUGAL_OK;
+        use_cache = use_cache && found;
         collection_id = row.id;
+        has_embedder = found && row.embedder != NULL;
         collection_row_release(&row);
     }
+    /* the question's embedding, for near-duplicate hits (frugal_search reuses it) */
+    float *qvec = NULL;
+    size_t qdim = 0;
+    if (use_cache && has_embedder && p.cache_similarity <= 1.0 &&
+        db_query_vector(db, p.collection, question, &qvec, &qdim) == FRUGAL_ENOMEM)
+        return fail(db, FRUGAL_ENOMEM, "out of memory");
+    struct cache_opts copts;
+    cache_default_opts(&copts);
+    if (state != NULL)
+        copts = state->cache;
+    if (p.cache_similarity > 0.0) /* 0: a params struct zeroed rather than defaulted */
+        copts.min_cosine = p.cache_similarity;
     if (use_cache) {
         frugal_answer *hit = NULL;
         struct err e;
         err_clear(&e);
-        frugal_status crc = cache_lookup(db_store(db), collection_id, question, &state->cache,
-                                         &hit, &e);
+        frugal_status crc = cache_lookup(db_store(db), collection_id, question, qvec, qdim,
+                                         &copts, &hit, &e);
         cache_ms = ms_since(&t0, CLOCK_MONOTONIC);
-        if (crc == FRUGAL_ENOMEM)
+        if (crc == FRUGAL_ENOMEM) {
+            frugal_free(qvec);
             return fail(db, crc, "out of memory");
+        }
         if (crc == FRUGAL_OK) {
+            frugal_free(qvec);
             hit->timings_ms.cache_ms = cache_ms;
             hit->timings_ms.total_ms = ms_since(&t0, CLOCK_MONOTONIC);
             hit->cost_cpu_ms = ms_since(&c0, CLOCK_THREAD_CPUTIME_ID);
@@ -680,17 +701,31 @@ frugal_status answer_ask(frugal_db *db, struct xans *x, const char *question,
     sp.filters = p.filters;
     sp.n_filters = p.n_filters;
     sp.snippets = false;
+    sp.rerank_top_n = p.rerank_top_n;
+    sp.rerank_budget_ms = p.rerank_budget_ms;
+    /* with an embedder, hybrid retrieval: never below BM25 (BENCHMARKS.md, hybrid), and the
+     * two sides' agreement is a router input */
+    sp.mode = has_embedder ? FRUGAL_SEARCH_HYBRID : FRUGAL_SEARCH_BM25;
     frugal_results *res = NULL;
     frugal_status rc = frugal_search(db, question, &sp, &res);
+    if (rc != FRUGAL_OK && rc != FRUGAL_ENOMEM && sp.mode == FRUGAL_SEARCH_HYBRID) {
+        /* an embedder that cannot be loaded now costs the dense side, not the answer */
+        frugal_results_free(res);
+        res = NULL;
+        sp.mode = FRUGAL_SEARCH_BM25;
+        rc = frugal_search(db, question, &sp, &res);
+    }
     if (rc == FRUGAL_EEMPTY) /* nothing to search for once analyzed: nothing retrieved */
         rc = FRUGAL_OK;
     if (rc != FRUGAL_OK) {
         frugal_results_free(res);
+        frugal_free(qvec);
         return rc;
     }
     frugal_answer *a = frugal_calloc(1, sizeof *a);
     if (a == NULL) {
         frugal_results_free(res);
+        frugal_free(qvec);
         return fail(db, FRUGAL_ENOMEM, "out of memory");
     }
     a->route = "extractive";
@@ -704,6 +739,7 @@ frugal_status answer_ask(frugal_db *db, struct xans *x, const char *question,
     frugal_results_free(res);
     if (rc != FRUGAL_OK) {
         frugal_answer_free(a);
+        frugal_free(qvec);
         return rc;
     }
     a->timings_ms.extract_ms = ms_since(&t1, CLOCK_MONOTONIC) - a->timings_ms.generate_ms;
@@ -725,10 +761,11 @@ frugal_status answer_ask(frugal_db *db, struct xans *x, const char *question,
         err_clear(&e);
         clock_gettime(CLOCK_MONOTONIC, &t2);
         /* a cache that cannot be written now costs a later generation, not this answer */
-        (void)cache_store(db_store(db), collection_id, question, a, doc_ids, n_doc_ids,
-                          &state->cache, &e);
+        (void)cache_store(db_store(db), collection_id, question, qvec, qdim, a, doc_ids,
+                          n_doc_ids, &copts, &e);
         a->timings_ms.cache_ms += ms_since(&t2, CLOCK_MONOTONIC);
     }
+    frugal_free(qvec);
     a->timings_ms.total_ms = ms_since(&t0, CLOCK_MONOTONIC);
     *out = a;
     return FRUGAL_OK;

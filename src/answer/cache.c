@@ -4,7 +4,9 @@
  * How: the key is the question normalized by cache_normalize; lookups and writes go through
  * store_cache_get/put (store_cache.c), which also enforce the TTL and the LRU bound. A hit
  * becomes a new frugal_answer with route "cache", the stored text, span, confidence, citations
- * and generator, and zero tokens and generator cost (nothing was spent this time).
+ * and generator, and zero tokens and generator cost (nothing was spent this time). On an
+ * exact miss, a question with an embedding gets the nearest cached question of its collection
+ * by cosine (store_cache_get_similar), when it clears min_cosine.
  *
  * Why only generated answers: an extractive answer costs a few milliseconds of CPU, about
  * what a lookup costs; a generated one costs seconds of a scarce generator and money.
@@ -24,6 +26,7 @@
 void cache_default_opts(struct cache_opts *o)
 {
     o->ttl_s = CACHE_DEFAULT_TTL_S;
+    o->min_cosine = FRUGAL_ASK_DEFAULT_CACHE_SIMILARITY;
     o->max_entries = CACHE_DEFAULT_MAX_ENTRIES;
     o->now = 0;
 }
@@ -60,7 +63,8 @@ static int64_t now_of(const struct cache_opts *o)
 }
 
 frugal_status cache_lookup(struct store *st, int64_t collection_id, const char *question,
-                           const struct cache_opts *o, frugal_answer **out, struct err *err)
+                           const float *vec, size_t dim, const struct cache_opts *o,
+                           frugal_answer **out, struct err *err)
 {
     struct store_cache_entry e;
     *out = NULL;
@@ -68,14 +72,27 @@ frugal_status cache_lookup(struct store *st, int64_t collection_id, const char *
     if (key == NULL)
         return err_set(err, FRUGAL_ENOMEM, "out of memory");
     int64_t now = now_of(o);
+    double cosine = 0.0;
     frugal_status rc = store_cache_get(st, collection_id, key, now - o->ttl_s, now, &e, err);
     frugal_free(key);
+    bool near = false;
+    if (rc == FRUGAL_ENOTFOUND && vec != NULL && dim > 0 && o->min_cosine <= 1.0) {
+        rc = store_cache_get_similar(st, collection_id, vec, dim, o->min_cosine,
+                                     now - o->ttl_s, now, &e, &cosine, err);
+        near = rc == FRUGAL_OK;
+    }
     if (rc != FRUGAL_OK)
         return rc;
     frugal_answer *a = frugal_calloc(1, sizeof *a);
-    char reason[256];
-    snprintf(reason, sizeof reason, "cached answer from %lld s ago (%s)",
-             (long long)(now - e.created_at), e.reason);
+    char reason[320];
+    if (near)
+        snprintf(reason, sizeof reason,
+                 "near-duplicate cache hit (cosine %.2f): answer from %lld s ago (%s)",
+                 cosine,
+                 (long long)(now - e.created_at), e.reason);
+    else
+        snprintf(reason, sizeof reason, "cached answer from %lld s ago (%s)",
+                 (long long)(now - e.created_at), e.reason);
     if (a != NULL) {
         a->route = "cache";
         a->text = e.answer;
@@ -99,8 +116,9 @@ frugal_status cache_lookup(struct store *st, int64_t collection_id, const char *
 }
 
 frugal_status cache_store(struct store *st, int64_t collection_id, const char *question,
-                          const frugal_answer *a, const int64_t *document_ids,
-                          size_t n_documents, const struct cache_opts *o, struct err *err)
+                          const float *vec, size_t dim, const frugal_answer *a,
+                          const int64_t *document_ids, size_t n_documents,
+                          const struct cache_opts *o, struct err *err)
 {
     char *key = cache_normalize(question);
     if (key == NULL)
@@ -116,6 +134,8 @@ frugal_status cache_store(struct store *st, int64_t collection_id, const char *q
         .cost = a->cost_usd,
         .citations = a->citations,
         .n_citations = a->n_citations,
+        .question_vector = vec,
+        .question_dim = vec != NULL ? dim : 0,
     };
     frugal_status rc = store_cache_put(st, collection_id, key, &e, document_ids, n_documents,
                                        now_of(o), o->max_entries, err);

@@ -173,17 +173,22 @@ void router_decide(const struct router_config *config, const struct router_input
         config = &defaults;
     }
     double t = config->min_confidence;
-    const char *extra = "";
+    char extra[96];
+    extra[0] = '\0';
     if (router_question_complex(&in->question)) {
         t += config->complex_raise;
-        extra = in->question.comparison    ? ", comparison question"
-                : in->question.explanation ? ", explanation question"
-                                           : ", multi-part question";
+        snprintf(extra, sizeof extra, "%s",
+                 in->question.comparison    ? ", comparison question"
+                 : in->question.explanation ? ", explanation question"
+                                            : ", multi-part question");
     }
     if (in->agreement >= 0.0 && in->agreement < config->min_agreement) {
+        /* the figure goes into the reason: it moved the threshold */
+        size_t used = strlen(extra);
         t += config->disagree_raise;
-        if (extra[0] == '\0')
-            extra = ", BM25 and dense disagree";
+        snprintf(extra + used, sizeof extra - used,
+                 ", BM25 and dense disagree (agreement %.2f < %.2f)", in->agreement,
+                 config->min_agreement);
     }
     if (t > config->min_confidence && t > 0.99) /* raises never make the CPU path impossible */
         t = config->min_confidence > 0.99 ? config->min_confidence : 0.99;

@@ -26,20 +26,18 @@
  */
 #include "query/dense.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <pthread.h>
 
 #include "base/alloc.h"
-#include "base/buf.h"
 #include "base/log.h"
 #include "index/flat.h"
 #include "index/hnsw.h"
+#include "query/index_file.h"
 
 struct dense_index {
     int64_t collection_id;
@@ -67,16 +65,7 @@ size_t dense_flat_max(void)
 
 char *dense_index_path(const char *db_path, int64_t collection_id)
 {
-    if (db_path == NULL || db_path[0] == '\0' || strcmp(db_path, ":memory:") == 0 ||
-        strncmp(db_path, "file:", 5) == 0)
-        return NULL;
-    struct buf b;
-    buf_init(&b, 0);
-    if (buf_printf(&b, "%s.vec/%lld.hnsw", db_path, (long long)collection_id) != FRUGAL_OK) {
-        buf_release(&b);
-        return NULL;
-    }
-    return buf_detach(&b);
+    return index_file_path(db_path, "vec", collection_id, "hnsw");
 }
 
 frugal_status dense_open(const char *db_path, bool writable, int64_t collection_id,
@@ -176,22 +165,6 @@ static frugal_status ignore_removed(void *ctx, int64_t chunk_id)
     return FRUGAL_OK;
 }
 
-static frugal_status make_dir_for(const char *path, struct err *err)
-{
-    char *dir = frugal_strdup(path);
-    if (dir == NULL)
-        return err_set(err, FRUGAL_ENOMEM, "dense index: out of memory");
-    char *slash = strrchr(dir, '/');
-    if (slash != NULL)
-        *slash = '\0';
-    frugal_status rc = FRUGAL_OK;
-    if (slash != NULL && mkdir(dir, 0777) != 0 && errno != EEXIST)
-        rc = err_set(err, FRUGAL_EIO, "%s: cannot create the directory: %s", dir,
-                     strerror(errno));
-    frugal_free(dir);
-    return rc;
-}
-
 /* Saves the HNSW index when it has a writable file; a failure only logs. */
 static void save(struct dense_index *di)
 {
@@ -200,7 +173,7 @@ static void save(struct dense_index *di)
     struct err e;
     err_clear(&e);
     hnsw_set_generation(di->h, (uint64_t)di->generation);
-    frugal_status rc = make_dir_for(di->path, &e);
+    frugal_status rc = index_file_make_dir(di->path, &e);
     if (rc == FRUGAL_OK)
         rc = hnsw_save(di->h, di->path, &e);
     if (rc != FRUGAL_OK)
@@ -443,10 +416,11 @@ static frugal_status rank(struct dense_index *di, struct store *st, const float 
     }
 }
 
-frugal_status dense_search(struct dense_index *di, struct store *st,
-                           const struct collection_row *coll, const float *query,
-                           const char *query_text, const struct store_search_opts *opts,
-                           struct store_hit **hits, size_t *n_hits, struct err *err)
+/* dense_search and dense_rank: fill says whether the hits get their rows. */
+static frugal_status search(struct dense_index *di, struct store *st,
+                            const struct collection_row *coll, const float *query,
+                            const char *query_text, const struct store_search_opts *opts,
+                            bool fill, struct store_hit **hits, size_t *n_hits, struct err *err)
 {
     *hits = NULL;
     *n_hits = 0;
@@ -483,7 +457,7 @@ frugal_status dense_search(struct dense_index *di, struct store *st,
                   opts->n_filters > 0 ? &filter : NULL, out, &n, err);
         pthread_rwlock_unlock(&di->lock);
     }
-    if (rc == FRUGAL_OK && n > 0)
+    if (rc == FRUGAL_OK && n > 0 && fill)
         rc = store_hits_fill(st, coll, query_text != NULL ? query_text : "", opts, out, n, err);
     frugal_free(allowed_ids);
     if (rc != FRUGAL_OK || n == 0) {
@@ -495,4 +469,20 @@ frugal_status dense_search(struct dense_index *di, struct store *st,
     *hits = out;
     *n_hits = n;
     return FRUGAL_OK;
+}
+
+frugal_status dense_search(struct dense_index *di, struct store *st,
+                           const struct collection_row *coll, const float *query,
+                           const char *query_text, const struct store_search_opts *opts,
+                           struct store_hit **hits, size_t *n_hits, struct err *err)
+{
+    return search(di, st, coll, query, query_text, opts, true, hits, n_hits, err);
+}
+
+frugal_status dense_rank(struct dense_index *di, struct store *st,
+                         const struct collection_row *coll, const float *query,
+                         const struct store_search_opts *opts, struct store_hit **hits,
+                         size_t *n_hits, struct err *err)
+{
+    return search(di, st, coll, query, NULL, opts, false, hits, n_hits, err);
 }

@@ -54,6 +54,12 @@ frugal_status dense_search(struct dense_index *di, struct store *st,
                            const struct collection_row *coll, const float *query,
                            const char *query_text, const struct store_search_opts *opts,
                            struct store_hit **hits, size_t *n_hits, struct err *err);
+/* As dense_search, but the hits carry only chunk_id, document_id and score (no rows, no
+ * snippets: store_hits_fill them when needed). For fusion, which keeps a few of many. */
+frugal_status dense_rank(struct dense_index *di, struct store *st,
+                         const struct collection_row *coll, const float *query,
+                         const struct store_search_opts *opts, struct store_hit **hits,
+                         size_t *n_hits, struct err *err);
 
 /* DB.vec/<id>.hnsw (owned), NULL without a file or memory. */
 char *dense_index_path(const char *db_path, int64_t collection_id);

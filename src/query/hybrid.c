@@ -7,7 +7,10 @@
  * entry (a side that lists a key twice counts once, with its better contribution). The fused
  * array is sorted by score, ties by chunk id. MMR is the plain greedy O(k n dim) loop with a
  * running "max similarity to the picked set" per candidate, which is cheap at the candidate
- * depth used (hybrid_depth: max(k, 100) per side, at most 2x that fused).
+ * depth used (hybrid_depth: max(k, 100) per side, at most 2x that fused). The candidate lists
+ * arrive as ids and scores only (keyword_rank, dense_rank); rows and snippets are read for the
+ * k hits kept, after fusion: reading them for all 2 x 100 candidates was 3/4 of a hybrid query's
+ * time on SciFact (6.7 ms p50 before, 1.4 ms after; BENCHMARKS.md, hybrid).
  *
  * Why fusion at the document level when grouping: each side's grouped list already ranks
  * documents by their best chunk, so fusing those ranks is fusing document rankings, which is
@@ -135,6 +138,41 @@ frugal_status hybrid_fuse(const struct hybrid_cand *bm25, size_t n_bm25,
     *out = fused;
     *n_out = n_fused;
     return FRUGAL_OK;
+}
+
+/* Whether key is among the first n keys of list. */
+static bool in_top(const struct hybrid_cand *list, size_t n, int64_t key, bool by_document)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((by_document ? list[i].document_id : list[i].chunk_id) == key)
+            return true;
+    return false;
+}
+
+double hybrid_agreement(const struct hybrid_cand *bm25, size_t n_bm25,
+                        const struct hybrid_cand *dense, size_t n_dense, bool by_document)
+{
+    if (n_bm25 == 0 && n_dense == 0)
+        return -1.0;
+    size_t na = n_bm25 < HYBRID_AGREEMENT_DEPTH ? n_bm25 : HYBRID_AGREEMENT_DEPTH;
+    size_t nb = n_dense < HYBRID_AGREEMENT_DEPTH ? n_dense : HYBRID_AGREEMENT_DEPTH;
+    if (na == 0 || nb == 0)
+        return 0.0;
+    /* count distinct keys of the shorter top list found in the other's top */
+    const struct hybrid_cand *shorter = na <= nb ? bm25 : dense;
+    const struct hybrid_cand *other = na <= nb ? dense : bm25;
+    size_t n_short = na <= nb ? na : nb;
+    size_t n_other = na <= nb ? nb : na;
+    size_t shared = 0;
+    size_t distinct = 0;
+    for (size_t i = 0; i < n_short; i++) {
+        int64_t key = by_document ? shorter[i].document_id : shorter[i].chunk_id;
+        if (in_top(shorter, i, key, by_document))
+            continue; /* a key listed twice counts once */
+        distinct++;
+        shared += in_top(other, n_other, key, by_document);
+    }
+    return distinct > 0 ? (double)shared / (double)distinct : 0.0;
 }
 
 static double cosine(const float *a, const float *b, size_t dim)
@@ -271,10 +309,13 @@ frugal_status hybrid_search(struct store *st, const struct collection_row *coll,
                             const char *query, const struct hybrid_opts *hopts,
                             const struct store_search_opts *opts, struct store_hit *bm25_hits,
                             size_t n_bm25, struct store_hit *dense_hits, size_t n_dense,
-                            struct store_hit **hits, size_t *n_hits, struct err *err)
+                            struct store_hit **hits, size_t *n_hits, double *agreement,
+                            struct err *err)
 {
     *hits = NULL;
     *n_hits = 0;
+    if (agreement != NULL)
+        *agreement = -1.0;
     struct hybrid_cand *a = NULL;
     struct hybrid_cand *b = NULL;
     struct hybrid_cand *fused = NULL;
@@ -284,6 +325,8 @@ frugal_status hybrid_search(struct store *st, const struct collection_row *coll,
         rc = hits_to_cands(dense_hits, n_dense, &b, err);
     hits_free(bm25_hits, n_bm25);
     hits_free(dense_hits, n_dense);
+    if (rc == FRUGAL_OK && agreement != NULL)
+        *agreement = hybrid_agreement(a, n_bm25, b, n_dense, hopts->by_document);
     if (rc == FRUGAL_OK)
         rc = hybrid_fuse(a, n_bm25, b, n_dense, hopts, &fused, &n_fused, err);
     frugal_free(a);

@@ -17,6 +17,11 @@
  *  - Fused lists are sorted by score descending, ties by chunk id ascending. The chunk that
  *    represents a document (by_document) is the one of the side that contributes more to its
  *    fused score (ties: the BM25 side's).
+ *  - Agreement of the two lists (a router input, hybrid_agreement): the share of the top
+ *    HYBRID_AGREEMENT_DEPTH keys (chunk ids, or document ids when grouping) of the shorter list
+ *    that are also in the top HYBRID_AGREEMENT_DEPTH of the other, i.e. |A ∩ B| / min(|A|, |B|)
+ *    with A, B the top-5 key sets; in [0, 1]: 1 when both sides rank the same few first, 0 when
+ *    they share none (or exactly one side found nothing); -1 when both are empty.
  *  - MMR (mmr_lambda in (0, 1]): from the fused list, picks greedily the entry maximizing
  *    lambda * rel - (1 - lambda) * max cosine to the entries picked so far, rel being the fused
  *    score min-max normalized over the list; the hits keep their fused scores, in MMR order.
@@ -56,6 +61,8 @@ struct hybrid_opts {
     bool by_document;     /* fuse on document ids (the lists hold best chunks per document) */
 };
 
+#define HYBRID_AGREEMENT_DEPTH 5
+
 /* Candidates each side should fetch for k hits. */
 size_t hybrid_depth(size_t k);
 
@@ -66,6 +73,11 @@ frugal_status hybrid_fuse(const struct hybrid_cand *bm25, size_t n_bm25,
                           const struct hybrid_opts *opts, struct hybrid_cand **out,
                           size_t *n_out, struct err *err);
 
+/* Agreement of the lists bm25[0..n_bm25) and dense[0..n_dense) (borrowed, best first), as the
+ * contract says; by_document: compare document ids, else chunk ids. */
+double hybrid_agreement(const struct hybrid_cand *bm25, size_t n_bm25,
+                        const struct hybrid_cand *dense, size_t n_dense, bool by_document);
+
 /* MMR over fused[0..n) (best first): writes into order[0..*n_order) the indexes picked, in
  * order, *n_order = min(k, n). vecs: (n, dim) row-major, row i the vector of fused[i] (a zero
  * row: similar to nothing). order is caller-sized (n entries). */
@@ -73,14 +85,17 @@ frugal_status hybrid_mmr(const struct hybrid_cand *fused, size_t n, const float 
                          size_t dim, double lambda, size_t k, size_t *order, size_t *n_order,
                          struct err *err);
 
-/* The whole hybrid step after both sides searched: fuses bm25_hits and dense_hits (taken: both
- * arrays and their rows are released here, on failure too), applies MMR when asked (the vectors
- * read from the store, coll->embedder_dim floats each), keeps opts->k and fills the hits'
- * rows and snippets (store_hits_fill with opts). *hits as store_search's. */
+/* The whole hybrid step after both sides ranked: fuses bm25_hits and dense_hits (taken: both
+ * arrays and their rows are released here, on failure too; only their ids and scores are read,
+ * so keyword_rank / dense_rank lists, unfilled, are what to pass), sets *agreement
+ * (hybrid_agreement; may be NULL), applies MMR when asked (the vectors read from the store,
+ * coll->embedder_dim floats each), keeps opts->k and fills only the kept hits' rows and
+ * snippets (store_hits_fill with opts). *hits as store_search's. */
 frugal_status hybrid_search(struct store *st, const struct collection_row *coll,
                             const char *query, const struct hybrid_opts *hopts,
                             const struct store_search_opts *opts, struct store_hit *bm25_hits,
                             size_t n_bm25, struct store_hit *dense_hits, size_t n_dense,
-                            struct store_hit **hits, size_t *n_hits, struct err *err);
+                            struct store_hit **hits, size_t *n_hits, double *agreement,
+                            struct err *err);
 
 #endif

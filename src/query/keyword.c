@@ -28,18 +28,17 @@
  */
 #include "query/keyword.h"
 
-#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "index/bm25.h"
+#include "query/index_file.h"
 #include "text/analyzer.h"
 
 #define KEYWORD_MAX_QUERY_TERMS 1024
@@ -57,16 +56,7 @@ struct keyword_index {
 
 char *keyword_index_path(const char *db_path, int64_t collection_id)
 {
-    if (db_path == NULL || db_path[0] == '\0' || strcmp(db_path, ":memory:") == 0 ||
-        strncmp(db_path, "file:", 5) == 0)
-        return NULL;
-    struct buf b;
-    buf_init(&b, 0);
-    if (buf_printf(&b, "%s.bm25/%lld.idx", db_path, (long long)collection_id) != FRUGAL_OK) {
-        buf_release(&b);
-        return NULL;
-    }
-    return buf_detach(&b);
+    return index_file_path(db_path, "bm25", collection_id, "idx");
 }
 
 frugal_status keyword_open(const char *db_path, bool writable, int64_t collection_id,
@@ -198,22 +188,6 @@ static frugal_status build_segment(struct store *st, const struct collection_row
     return rc;
 }
 
-static frugal_status make_dir_for(const char *path, struct err *err)
-{
-    char *dir = frugal_strdup(path);
-    if (dir == NULL)
-        return err_set(err, FRUGAL_ENOMEM, "keyword index: out of memory");
-    char *slash = strrchr(dir, '/');
-    if (slash != NULL)
-        *slash = '\0';
-    frugal_status rc = FRUGAL_OK;
-    if (slash != NULL && mkdir(dir, 0777) != 0 && errno != EEXIST)
-        rc = err_set(err, FRUGAL_EIO, "%s: cannot create the directory: %s", dir,
-                     strerror(errno));
-    frugal_free(dir);
-    return rc;
-}
-
 /* Full build of the base segment; written to path when write is set. */
 static frugal_status build_base(struct store *st, const char *path, bool write,
                                 const struct collection_row *coll, struct bm25_segment **seg,
@@ -228,7 +202,7 @@ static frugal_status build_base(struct store *st, const char *path, bool write,
     if (rc == FRUGAL_OK && image != NULL) {
         struct err werr;
         err_clear(&werr);
-        frugal_status wrc = make_dir_for(path, &werr);
+        frugal_status wrc = index_file_make_dir(path, &werr);
         if (wrc == FRUGAL_OK)
             wrc = fs_write_atomic(path, image, len, &werr);
         if (wrc != FRUGAL_OK)
@@ -446,10 +420,11 @@ static frugal_status rank(struct keyword_index *ki, const struct collection_row 
     }
 }
 
-frugal_status keyword_search(struct keyword_index *ki, struct store *st,
-                             const struct collection_row *coll, const char *query,
-                             const struct store_search_opts *opts, struct store_hit **hits,
-                             size_t *n_hits, struct err *err)
+/* keyword_search and keyword_rank: fill says whether the hits get their rows. */
+static frugal_status search(struct keyword_index *ki, struct store *st,
+                            const struct collection_row *coll, const char *query,
+                            const struct store_search_opts *opts, bool fill,
+                            struct store_hit **hits, size_t *n_hits, struct err *err)
 {
     *hits = NULL;
     *n_hits = 0;
@@ -522,7 +497,7 @@ frugal_status keyword_search(struct keyword_index *ki, struct store *st,
             pthread_rwlock_unlock(&ki->lock);
         }
     }
-    if (rc == FRUGAL_OK && n > 0)
+    if (rc == FRUGAL_OK && n > 0 && fill)
         rc = store_hits_fill(st, coll, query, opts, out, n, err);
     frugal_free(allow);
     frugal_free(terms);
@@ -540,6 +515,22 @@ frugal_status keyword_search(struct keyword_index *ki, struct store *st,
     return FRUGAL_OK;
 }
 
+frugal_status keyword_search(struct keyword_index *ki, struct store *st,
+                             const struct collection_row *coll, const char *query,
+                             const struct store_search_opts *opts, struct store_hit **hits,
+                             size_t *n_hits, struct err *err)
+{
+    return search(ki, st, coll, query, opts, true, hits, n_hits, err);
+}
+
+frugal_status keyword_rank(struct keyword_index *ki, struct store *st,
+                           const struct collection_row *coll, const char *query,
+                           const struct store_search_opts *opts, struct store_hit **hits,
+                           size_t *n_hits, struct err *err)
+{
+    return search(ki, st, coll, query, opts, false, hits, n_hits, err);
+}
+
 frugal_status keyword_optimize(struct store *st, const char *db_path,
                                const struct collection_row *coll, struct err *err)
 {
@@ -555,7 +546,7 @@ frugal_status keyword_optimize(struct store *st, const char *db_path,
     frugal_free(ctx.removed);
     bm25_segment_close(seg);
     if (rc == FRUGAL_OK)
-        rc = make_dir_for(path, err);
+        rc = index_file_make_dir(path, err);
     if (rc == FRUGAL_OK)
         rc = fs_write_atomic(path, image, len, err);
     if (rc == FRUGAL_OK)

@@ -45,6 +45,12 @@ frugal_status keyword_search(struct keyword_index *ki, struct store *st,
                              const struct collection_row *coll, const char *query,
                              const struct store_search_opts *opts, struct store_hit **hits,
                              size_t *n_hits, struct err *err);
+/* As keyword_search, but the hits carry only chunk_id, document_id and score (no rows, no
+ * snippets: store_hits_fill them when needed). For fusion, which keeps a few of many. */
+frugal_status keyword_rank(struct keyword_index *ki, struct store *st,
+                           const struct collection_row *coll, const char *query,
+                           const struct store_search_opts *opts, struct store_hit **hits,
+                           size_t *n_hits, struct err *err);
 
 /* Rebuilds collection coll's index file from the store and prunes the change log. */
 frugal_status keyword_optimize(struct store *st, const char *db_path,

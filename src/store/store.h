@@ -200,8 +200,9 @@ struct store_search_opts {
     const struct store_filter *filters;
     size_t n_filters;
     bool group_by_document;    /* one hit per document: its best chunk (ties: lowest id) */
-    bool snippets;             /* FTS5 snippet() of the body, 24 tokens, '…' at cuts; the
-                                  start of the text when only the title or heading matched */
+    bool snippets;             /* the body's excerpt as FTS5's snippet() gives it, 24 terms,
+                                  '…' at cuts (computed in C: store/snippet.h); the start of
+                                  the text when only the title or heading matched */
     const char *hl_open;       /* NULL = "<b>" */
     const char *hl_close;      /* NULL = "</b>" */
 };
@@ -256,7 +257,7 @@ frugal_status store_filter_chunk_ids(struct store *st, int64_t collection_id,
                                      int64_t **ids, size_t *n_ids, struct err *err);
 
 /* Fills hits[0..n) (chunk_id and score already set) as store_search does: rows, document
- * fields and, with opts->snippets, the FTS5 snippet for the analyzed query. */
+ * fields and, with opts->snippets, the snippet for the analyzed query (store/snippet.h). */
 frugal_status store_hits_fill(struct store *st, const struct collection_row *coll,
                               const char *query, const struct store_search_opts *opts,
                               struct store_hit *hits, size_t n, struct err *err);
@@ -309,8 +310,20 @@ struct store_cache_entry {
     int64_t created_at;      /* seconds since the epoch */
     frugal_citation *citations; /* (n_citations); owned when filled by the store */
     size_t n_citations;
+    const float *question_vector; /* puts only (borrowed, question_dim floats); NULL: none */
+    size_t question_dim;
 };
 void store_cache_entry_release(struct store_cache_entry *e); /* for entries the store filled */
+
+/* Near-duplicate lookup: among the collection's entries created at or after min_created whose
+ * question vector has dim floats, the one with the highest cosine to vec (dim floats,
+ * borrowed); when that cosine is >= min_cosine, fills *out as store_cache_get does (and marks
+ * it used at `now`) and sets *cosine. ENOTFOUND (no message) otherwise. A linear scan of the
+ * collection's vectors (at most the LRU bound). */
+frugal_status store_cache_get_similar(struct store *st, int64_t collection_id, const float *vec,
+                                      size_t dim, double min_cosine, int64_t min_created,
+                                      int64_t now, struct store_cache_entry *out,
+                                      double *cosine, struct err *err);
 
 /* The entry for (collection_id, question_norm) created at or after min_created (TTL); marks it
  * used at `now`. ENOTFOUND (no message) when there is none fresh. A stale entry is deleted. */

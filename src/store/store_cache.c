@@ -8,13 +8,17 @@
  * is not done here: triggers on chunks and documents (migration 4 -> 5) delete every entry that
  * used a document whose chunks are deleted or whose row changes, so no write path of the store
  * has to remember the cache. Reads bump last_used_at (a small write; skipped on a read-only
- * connection, where the LRU order simply does not move).
+ * connection, where the LRU order simply does not move). Near-duplicate lookups
+ * (store_cache_get_similar) scan the collection's question vectors (float32 blobs, the
+ * embedding of the question by the collection's embedder) and keep the best cosine: no vector
+ * index, because the LRU bound keeps the scan small (10,000 384-d vectors: see cache.h).
  *
  * Why a file of its own: store.c is past the size the house style wants; the cache is a
  * separate concern that only src/answer/cache.c uses.
  *
  * Threading: like store.c, one struct store per thread; nothing here is shared.
  */
+#include <math.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -125,6 +129,38 @@ static frugal_status exec_id(sqlite3 *db, const char *sql, int64_t a, int64_t b,
     return rc;
 }
 
+#define ENTRY_COLUMNS                                                                        \
+    "id, created_at, answer, span, reason, generator, confidence, prompt_tokens, "            \
+    "completion_tokens, cost"
+
+/* The entry's fields from a row of ENTRY_COLUMNS; false when a copy failed. */
+static bool entry_from_row(sqlite3_stmt *stmt, struct store_cache_entry *out, bool *oom)
+{
+    out->created_at = sqlite3_column_int64(stmt, 1);
+    out->answer = col_text(stmt, 2, oom);
+    out->span = col_text(stmt, 3, oom);
+    out->reason = col_text(stmt, 4, oom);
+    out->generator = col_text(stmt, 5, oom);
+    out->confidence = sqlite3_column_double(stmt, 6);
+    out->prompt_tokens = sqlite3_column_int64(stmt, 7);
+    out->completion_tokens = sqlite3_column_int64(stmt, 8);
+    out->cost = sqlite3_column_double(stmt, 9);
+    return !*oom && out->answer != NULL && out->reason != NULL;
+}
+
+/* A hit's citations, and its LRU touch when the connection may write. */
+static frugal_status finish_hit(sqlite3 *db, int64_t id, int64_t now,
+                                struct store_cache_entry *out, struct err *err)
+{
+    frugal_status rc = load_citations(db, id, out, err);
+    if (rc == FRUGAL_OK && !sqlite3_db_readonly(db, "main"))
+        rc = exec_id(db, "UPDATE answer_cache SET last_used_at = ?2 WHERE id = ?1", id, now,
+                     "touch cache", err);
+    if (rc != FRUGAL_OK)
+        store_cache_entry_release(out);
+    return rc;
+}
+
 frugal_status store_cache_get(struct store *st, int64_t collection_id, const char *question_norm,
                               int64_t min_created, int64_t now, struct store_cache_entry *out,
                               struct err *err)
@@ -137,8 +173,7 @@ frugal_status store_cache_get(struct store *st, int64_t collection_id, const cha
     int64_t created = 0;
     memset(out, 0, sizeof *out);
     if (sqlite3_prepare_v2(db,
-                           "SELECT id, created_at, answer, span, reason, generator, confidence, "
-                           "prompt_tokens, completion_tokens, cost FROM answer_cache "
+                           "SELECT " ENTRY_COLUMNS " FROM answer_cache "
                            "WHERE collection_id = ?1 AND question_norm = ?2",
                            -1, &stmt, NULL) != SQLITE_OK)
         return sql_fail(db, "read cache", err);
@@ -148,19 +183,8 @@ frugal_status store_cache_get(struct store *st, int64_t collection_id, const cha
     if (step == SQLITE_ROW) {
         id = sqlite3_column_int64(stmt, 0);
         created = sqlite3_column_int64(stmt, 1);
-        if (created >= min_created) {
-            out->created_at = created;
-            out->answer = col_text(stmt, 2, &oom);
-            out->span = col_text(stmt, 3, &oom);
-            out->reason = col_text(stmt, 4, &oom);
-            out->generator = col_text(stmt, 5, &oom);
-            out->confidence = sqlite3_column_double(stmt, 6);
-            out->prompt_tokens = sqlite3_column_int64(stmt, 7);
-            out->completion_tokens = sqlite3_column_int64(stmt, 8);
-            out->cost = sqlite3_column_double(stmt, 9);
-            if (oom || out->answer == NULL || out->reason == NULL)
-                rc = err_set(err, FRUGAL_ENOMEM, "out of memory");
-        }
+        if (created >= min_created && !entry_from_row(stmt, out, &oom))
+            rc = err_set(err, FRUGAL_ENOMEM, "out of memory");
     } else if (step != SQLITE_DONE) {
         rc = sql_fail(db, "read cache", err);
     }
@@ -177,13 +201,91 @@ frugal_status store_cache_get(struct store *st, int64_t collection_id, const cha
         return FRUGAL_ENOTFOUND;
     }
     if (rc == FRUGAL_OK)
-        rc = load_citations(db, id, out, err);
-    if (rc == FRUGAL_OK && !sqlite3_db_readonly(db, "main"))
-        rc = exec_id(db, "UPDATE answer_cache SET last_used_at = ?2 WHERE id = ?1", id, now,
-                     "touch cache", err);
-    if (rc != FRUGAL_OK)
-        store_cache_entry_release(out);
+        return finish_hit(db, id, now, out, err);
+    store_cache_entry_release(out);
     return rc;
+}
+
+/* Cosine of a (dim floats) with b, whose norm is b_norm (> 0). */
+static double cosine_to(const float *a, const float *b, double b_norm, size_t dim)
+{
+    double dot = 0.0;
+    double na = 0.0;
+    for (size_t i = 0; i < dim; i++) {
+        dot += (double)a[i] * b[i];
+        na += (double)a[i] * a[i];
+    }
+    return na > 0.0 ? dot / (sqrt(na) * b_norm) : 0.0;
+}
+
+frugal_status store_cache_get_similar(struct store *st, int64_t collection_id, const float *vec,
+                                      size_t dim, double min_cosine, int64_t min_created,
+                                      int64_t now, struct store_cache_entry *out,
+                                      double *cosine, struct err *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *stmt = NULL;
+    memset(out, 0, sizeof *out);
+    *cosine = 0.0;
+    double norm = 0.0;
+    for (size_t i = 0; i < dim; i++)
+        norm += (double)vec[i] * vec[i];
+    if (dim == 0 || norm <= 0.0)
+        return FRUGAL_ENOTFOUND;
+    norm = sqrt(norm);
+    float *row = frugal_calloc(dim, sizeof *row);
+    if (row == NULL)
+        return err_set(err, FRUGAL_ENOMEM, "out of memory");
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, question_vector FROM answer_cache WHERE collection_id = ?1"
+                           " AND created_at >= ?2 AND length(question_vector) = ?3",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        frugal_free(row);
+        return sql_fail(db, "read cache", err);
+    }
+    sqlite3_bind_int64(stmt, 1, collection_id);
+    sqlite3_bind_int64(stmt, 2, min_created);
+    sqlite3_bind_int64(stmt, 3, (int64_t)(dim * sizeof(float)));
+    int64_t best = 0;
+    double best_cos = -2.0;
+    int step;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(stmt, 1);
+        if (blob == NULL || (size_t)sqlite3_column_bytes(stmt, 1) != dim * sizeof(float))
+            continue;
+        memcpy(row, blob, dim * sizeof *row); /* a blob need not be aligned for floats */
+        double c = cosine_to(row, vec, norm, dim);
+        if (c > best_cos) {
+            best_cos = c;
+            best = sqlite3_column_int64(stmt, 0);
+        }
+    }
+    frugal_status rc = step == SQLITE_DONE ? FRUGAL_OK : sql_fail(db, "read cache", err);
+    sqlite3_finalize(stmt);
+    frugal_free(row);
+    if (rc != FRUGAL_OK)
+        return rc;
+    if (best == 0 || best_cos < min_cosine)
+        return FRUGAL_ENOTFOUND;
+    if (sqlite3_prepare_v2(db, "SELECT " ENTRY_COLUMNS " FROM answer_cache WHERE id = ?1", -1,
+                           &stmt, NULL) != SQLITE_OK)
+        return sql_fail(db, "read cache", err);
+    sqlite3_bind_int64(stmt, 1, best);
+    bool oom = false;
+    step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW && !entry_from_row(stmt, out, &oom))
+        rc = err_set(err, FRUGAL_ENOMEM, "out of memory");
+    else if (step == SQLITE_DONE)
+        rc = FRUGAL_ENOTFOUND;
+    else if (step != SQLITE_ROW)
+        rc = sql_fail(db, "read cache", err);
+    sqlite3_finalize(stmt);
+    if (rc != FRUGAL_OK) {
+        store_cache_entry_release(out);
+        return rc;
+    }
+    *cosine = best_cos;
+    return finish_hit(db, best, now, out, err);
 }
 
 static void bind_text_or_null(sqlite3_stmt *stmt, int i, const char *s)
@@ -241,8 +343,9 @@ static frugal_status put_entry(sqlite3 *db, int64_t collection_id, const char *q
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO answer_cache(collection_id, question_norm, "
                            "answer, span, reason, generator, confidence, prompt_tokens, "
-                           "completion_tokens, cost, created_at, last_used_at) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+                           "completion_tokens, cost, created_at, last_used_at, "
+                           "question_vector) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
                            -1, &stmt, NULL) != SQLITE_OK)
         return sql_fail(db, "write cache", err);
     sqlite3_bind_int64(stmt, 1, collection_id);
@@ -256,6 +359,11 @@ static frugal_status put_entry(sqlite3 *db, int64_t collection_id, const char *q
     sqlite3_bind_int64(stmt, 9, e->completion_tokens);
     sqlite3_bind_double(stmt, 10, e->cost);
     sqlite3_bind_int64(stmt, 11, now);
+    if (e->question_vector != NULL && e->question_dim > 0)
+        sqlite3_bind_blob(stmt, 12, e->question_vector,
+                          (int)(e->question_dim * sizeof *e->question_vector), SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, 12);
     if (sqlite3_step(stmt) != SQLITE_DONE)
         rc = sql_fail(db, "write cache", err);
     else

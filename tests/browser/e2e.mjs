@@ -5,10 +5,10 @@
 // "listening on" line) with a fresh database and an admin key, drives Debian's
 // /usr/bin/chromium through playwright-core (never a downloaded browser): enter the key, upload
 // a document through the file input that drag and drop also feeds, ask about it, see a cited
-// answer, open the citation and see the passage highlighted, search, look at the dashboard,
-// delete the document, ask again and see that it is no longer found. Saves screenshots to
-// build/browser/ (SCREENSHOT_DIR). Prints "ok N - what" / "not ok N - what" and ends with
-// "N passed, M failed"; exit 1 on any failure.
+// answer, open the citation and see the passage highlighted, search, look at the dashboard (its
+// cards show numbers from /metrics after the ask), delete the document, ask again and see that
+// it is no longer found. Saves screenshots to build/browser/ (SCREENSHOT_DIR). Prints
+// "ok N - what" / "not ok N - what" and ends with "N passed, M failed"; exit 1 on any failure.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -134,6 +134,14 @@ try {
   await page.waitForSelector('#metrics-body tr');
   const dash = await page.textContent('#metrics-body');
   check('the dashboard lists requests by route from /metrics', dash.includes('/v1/ask') && dash.includes('/v1/search'));
+  await page.waitForSelector('#card-cpu-share .value');
+  const cpuShare = await page.textContent('#card-cpu-share .value');
+  check('after an ask the dashboard shows the share answered on the CPU as a number', /^\d+%$/.test(cpuShare), cpuShare);
+  const answers = await page.textContent('#card-answers .value');
+  check('the dashboard counts the answers', Number(answers) >= 1, answers);
+  const tokensCard = await page.textContent('#card-tokens .value');
+  const costCard = await page.textContent('#card-cost .value');
+  check('the dashboard shows tokens and cost as numbers', /^\d+$/.test(tokensCard) && /^\d+\.\d+$/.test(costCard), `${tokensCard} ${costCard}`);
   await page.screenshot({ path: join(SHOTS, 'dashboard.png'), fullPage: true });
 
   await page.click('#tab-documents');

@@ -5,7 +5,10 @@
 // Starts nothing: tests/api/run.sh runs it against its server with
 //   FRUGAL_URL (http://127.0.0.1:PORT), FRUGAL_KEY (a key for FRUGAL_COLLECTION),
 //   FRUGAL_OTHER_KEY (a key for FRUGAL_OTHER_COLLECTION only), FRUGAL_EXPECT_SOURCE (the
-//   uploaded document the answer must cite), FRUGAL_QUESTION (optional).
+//   uploaded document the answer must cite), FRUGAL_QUESTION (optional); with
+//   FRUGAL_EXPECT_GENERATED=1 (a server started with --generator, scripted by
+//   tests/data/gen/fake_chat.py) also a streamed chat with frugal's "mode": "generate" whose
+//   content arrives token by token.
 // Prints "ok - what" / "not ok - what" and ends with "N passed, M failed"; exit 1 on a failure.
 import OpenAI from 'openai';
 
@@ -77,6 +80,28 @@ await test('chat.completions.create with stream: true streams chunks that cite i
   assert(/\[1\]/.test(text) && text.includes(source), `text ${JSON.stringify(text)}`);
   assert(sources && sources[0].source === source, `sources ${JSON.stringify(sources)}`);
 });
+
+if (process.env.FRUGAL_EXPECT_GENERATED) {
+  await test('a generated answer streams token by token through the stock client', async () => {
+    // "mode" is frugal's own field; the client sends unknown body fields as they are.
+    const stream = await client.chat.completions.create({
+      model: collection, stream: true, mode: 'generate',
+      messages: [{ role: 'user', content: 'What is released by comets near the sun?' }],
+    });
+    let text = '';
+    let contentChunks = 0;
+    let last = null;
+    for await (const chunk of stream) {
+      const piece = chunk.choices[0].delta.content;
+      if (piece) { contentChunks++; text += piece; }
+      last = chunk;
+    }
+    assert(contentChunks >= 6, `${contentChunks} content chunks`);
+    assert(text.startsWith('According to the sources'), `text ${JSON.stringify(text)}`);
+    assert(last && last.route === 'generate', `route ${last && last.route}`);
+    assert(last.usage && last.usage.completion_tokens === 20, `usage ${JSON.stringify(last.usage)}`);
+  });
+}
 
 await test('a key for another collection gets APIError 403', async () => {
   try {

@@ -1,8 +1,9 @@
 /* test_hybrid.c - hybrid retrieval: RRF and convex fusion on hand-made lists (exact orders and
- * scores, ties, document-level fusion), MMR on hand-made vectors, and hybrid search end to end
- * through the public API with a tiny deterministic embedder (words hashed into 32 dimensions,
- * the one of test_dense.c): documents found by either side, filters on both sides, MMR
- * removing a near-duplicate, refusals. */
+ * scores, ties, document-level fusion), the BM25/dense agreement measure, MMR on hand-made
+ * vectors, and hybrid search end to end through the public API with a tiny deterministic
+ * embedder (words hashed into 32 dimensions, the one of test_dense.c): documents found by
+ * either side, the agreement the results report, filters on both sides, MMR removing a
+ * near-duplicate, refusals. */
 #define _GNU_SOURCE
 #include "testutil.h"
 
@@ -165,6 +166,27 @@ static void test_mmr_math(void **state)
     assert_int_equal(hybrid_depth(500), 500);
 }
 
+static void test_agreement_math(void **state)
+{
+    (void)state;
+    struct hybrid_cand a[6] = {{1, 10, 9}, {2, 10, 8}, {3, 30, 7}, {4, 40, 6}, {5, 50, 5},
+                               {6, 60, 4}};
+    struct hybrid_cand b[6] = {{5, 50, 9}, {1, 10, 8}, {7, 70, 7}, {8, 80, 6}, {9, 90, 5},
+                               {2, 10, 4}};
+    /* top 5 chunks: {1..5} and {5, 1, 7, 8, 9} share 1 and 5; chunk 2 is 6th in b */
+    assert_true(fabs(hybrid_agreement(a, 6, b, 6, false) - 0.4) < 1e-12);
+    /* by document: a's top-5 documents {10, 30, 40, 50} (10 twice counts once) against
+     * {50, 10, 70, 80, 90}: 2 of 4 */
+    assert_true(fabs(hybrid_agreement(a, 6, b, 6, true) - 0.5) < 1e-12);
+    assert_true(hybrid_agreement(a, 6, a, 6, false) == 1.0);
+    /* the shorter list decides the denominator */
+    assert_true(hybrid_agreement(b, 1, a, 6, false) == 1.0);
+    assert_true(hybrid_agreement(b + 2, 3, a, 6, false) == 0.0);
+    /* one side empty: no agreement; both: not measured */
+    assert_true(hybrid_agreement(a, 6, b, 0, false) == 0.0);
+    assert_true(hybrid_agreement(a, 0, b, 0, false) < 0.0);
+}
+
 /* ---- The test embedder (test_dense.c's): each ASCII word adds 1 to dim hash(word) % dim ---- */
 
 static frugal_status hash_embed(void *self, const char *const *texts, size_t n, float *out,
@@ -293,6 +315,13 @@ static void test_either_side(void **state)
         assert_non_null(r->hits[0].text);
         frugal_results_free(r);
     }
+    /* agreement: BM25's only hit (sea.txt's chunk) is in dense's top 5 (3 chunks in all) */
+    r = search(db, "whale the", FRUGAL_SEARCH_HYBRID, &sp);
+    assert_true(r->agreement == 1.0);
+    frugal_results_free(r);
+    r = search(db, "whale the", FRUGAL_SEARCH_BM25, NULL);
+    assert_true(r->agreement < 0.0);
+    frugal_results_free(r);
     /* grouped: one hit per document, same documents */
     sp.group_by_document = true;
     r = search(db, "whale the", FRUGAL_SEARCH_HYBRID, &sp);
@@ -383,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_ties),
         cmocka_unit_test(test_by_document),
         cmocka_unit_test(test_mmr_math),
+        cmocka_unit_test(test_agreement_math),
         cmocka_unit_test_setup_teardown(test_either_side, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filters_both_sides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mmr_dedup, setup, teardown),

@@ -5,9 +5,14 @@
  * generator failing with 500s opens its circuit and every question still gets an extractive
  * answer flagged "generator unavailable", then closes again once the server recovers and the
  * cool-down passes; mode overrides; the answer cache (exact hit, invalidation by re-ingestion
- * and deletion, TTL, LRU); cost from a price table; budgets. Never leaves the machine. */
+ * and deletion, TTL, LRU; near-duplicate hits by embedding cosine with a bag-of-words test
+ * embedder: a reworded question hits, a threshold above its cosine or another collection does
+ * not, re-ingesting the document drops it, the question is embedded once); the BM25/dense
+ * disagreement raise and its reason; cost from a price table; budgets. Never leaves the
+ * machine. */
 #include "testutil.h"
 
+#include <math.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +133,25 @@ static void test_decide(void **state)
     router_decide(&c, &in, &d);
     assert_int_equal(d.route, ROUTER_GENERATE);
     assert_true(d.threshold > 0.86 && d.threshold < 0.88);
+    /* BM25 and dense disagreeing raise the threshold, and the reason gives the figure */
+    router_question_features("What is the capital of France?", &in.question);
+    in.confidence = 0.75;
+    in.agreement = 0.8;
+    router_decide(&c, &in, &d);
+    assert_int_equal(d.route, ROUTER_EXTRACTIVE);
+    assert_null(strstr(d.reason, "agreement"));
+    in.agreement = 0.2;
+    router_decide(&c, &in, &d);
+    assert_int_equal(d.route, ROUTER_GENERATE);
+    assert_true(fabs(d.threshold - (c.min_confidence + c.disagree_raise)) < 1e-9);
+    assert_non_null(strstr(d.reason, "BM25 and dense disagree (agreement 0.20 < 0.50)"));
+    /* with a complex question both raises apply and both are named */
+    router_question_features("Why is Paris the capital?", &in.question);
+    in.confidence = 0.8;
+    router_decide(&c, &in, &d);
+    assert_int_equal(d.route, ROUTER_GENERATE);
+    assert_non_null(strstr(d.reason, "explanation question, BM25 and dense disagree"));
+    in.agreement = -1;
     /* one generator open, the other at capacity: unavailable */
     h[0].circuit = GEN_OPEN;
     h[1].capacity = 2;
@@ -339,6 +363,137 @@ static void test_cache_invalidation(void **state)
     frugal_generator_free(g);
 }
 
+/* A bag-of-words embedder (test_hybrid.c's): each ASCII word adds 1 to dim hash(word) % 32,
+ * so that a question and its rewording with a word or two changed are cosine-close. */
+static int n_embedded; /* texts words_embed was given */
+
+static frugal_status words_embed(void *self, const char *const *texts, size_t n, float *out,
+                                 char *errbuf, size_t errbuf_size)
+{
+    n_embedded += (int)n;
+    for (size_t i = 0; i < n; i++) {
+        float *v = out + i * 32;
+        memset(v, 0, 32 * sizeof *v);
+        for (const char *p = texts[i]; *p != '\0';) {
+            uint32_t x = 2166136261u;
+            size_t len = 0;
+            for (; (*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'; p++, len++)
+                x = (x ^ (uint32_t)(*p | 0x20)) * 16777619u;
+            if (len > 0)
+                v[x % 32] += 1.0f;
+            else
+                p++;
+        }
+        v[0] += 0.01f;
+    }
+    return FRUGAL_OK;
+}
+
+static size_t words_dim(const void *self)
+{
+    return 32;
+}
+
+static const char *words_name(const void *self)
+{
+    return "words32";
+}
+
+static const frugal_embedder_vtable words_vt = {.embed = words_embed, .dim = words_dim,
+                                                .name = words_name};
+
+static frugal_answer *ask_in(frugal_db *db, const char *collection, const char *q,
+                             double similarity)
+{
+    frugal_ask_params p;
+    frugal_answer *a = NULL;
+    frugal_ask_default_params(&p);
+    p.collection = collection;
+    p.min_confidence = 1.0; /* generate unless cached */
+    if (similarity > 0)
+        p.cache_similarity = similarity;
+    if (frugal_ask(db, q, &p, &a) != FRUGAL_OK)
+        fail_msg("ask: %s", frugal_errmsg(db));
+    return a;
+}
+
+#define NEAR "why do the volcanoes erupt when magma rises through the crust"
+
+static void test_cache_near_duplicate(void **state)
+{
+    (void)state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/near.db", g_dir);
+    frugal_db *db = NULL;
+    frugal_embedder *emb = NULL;
+    assert_int_equal(frugal_open(path, NULL, &db), FRUGAL_OK);
+    assert_int_equal(frugal_embedder_new(&words_vt, NULL, &emb), FRUGAL_OK);
+    const char *names[2] = {"e1", "e2"};
+    for (int c = 0; c < 2; c++) {
+        frugal_collection_params cp;
+        frugal_collection_default_params(&cp);
+        cp.embedder = "custom:words32";
+        assert_int_equal(frugal_collection_create(db, names[c], &cp), FRUGAL_OK);
+        assert_int_equal(frugal_use_embedder(db, names[c], emb), FRUGAL_OK);
+        frugal_ingest_params ip;
+        frugal_ingest_default_params(&ip);
+        ip.collection = names[c];
+        assert_int_equal(frugal_ingest_buffer(db, "volcano.txt", volcano, strlen(volcano), &ip,
+                                              NULL),
+                         FRUGAL_OK);
+        assert_int_equal(frugal_ingest_buffer(db, "penguin.txt", penguin, strlen(penguin), &ip,
+                                              NULL),
+                         FRUGAL_OK);
+    }
+    frugal_generator *g = open_gen(3, 30000);
+    assert_int_equal(frugal_use_generators(db, &g, 1), FRUGAL_OK);
+    srv.mode = M_OK;
+    n_embedded = 0;
+    frugal_answer *a =
+        ask_in(db, "e1", "Why do volcanoes erupt when magma rises through the crust?", 0);
+    assert_string_equal(a->route, "generate");
+    /* embedded once: for the cache lookup, and the hybrid search reused it */
+    assert_int_equal(n_embedded, 1);
+    frugal_answer_free(a);
+    int before = srv.n_requests;
+    /* reworded: no exact hit, a near-duplicate one (one more "the": cosine 11/sqrt(130) =
+     * 0.96 when no two words share a dimension) */
+    a = ask_in(db, "e1", NEAR, 0);
+    assert_string_equal(a->route, "cache");
+    assert_non_null(strstr(a->reason, "near-duplicate cache hit (cosine 0."));
+    assert_int_equal(srv.n_requests, before);
+    assert_int_equal(a->prompt_tokens, 0);
+    frugal_answer_free(a);
+    /* a threshold above the pair's cosine, or > 1: a miss */
+    a = ask_in(db, "e1", NEAR, 1.5);
+    assert_string_equal(a->route, "generate");
+    frugal_answer_free(a);
+    /* an unrelated question is not close enough */
+    a = ask_in(db, "e1", "How long do the males keep the egg?", 0);
+    assert_string_equal(a->route, "generate");
+    frugal_answer_free(a);
+    /* never across collections: e2 has no entry for it */
+    a = ask_in(db, "e2", NEAR, 0);
+    assert_string_equal(a->route, "generate");
+    frugal_answer_free(a);
+    /* changing the document the entry used drops it, near-duplicates included */
+    a = ask_in(db, "e1", NEAR, 0);
+    assert_string_equal(a->route, "cache");
+    frugal_answer_free(a);
+    const char changed[] = "Volcanoes erupt when pressure builds up under the crust.\n";
+    frugal_ingest_params ip;
+    frugal_ingest_default_params(&ip);
+    ip.collection = "e1";
+    assert_int_equal(frugal_ingest_buffer(db, "volcano.txt", changed, strlen(changed), &ip, NULL),
+                     FRUGAL_OK);
+    a = ask_in(db, "e1", "why do volcanoes erupt, then", 0);
+    assert_string_equal(a->route, "generate");
+    frugal_answer_free(a);
+    frugal_close(db);
+    frugal_generator_free(g);
+    frugal_embedder_free(emb);
+}
+
 static void test_cache_ttl_lru(void **state)
 {
     (void)state;
@@ -362,28 +517,28 @@ static void test_cache_ttl_lru(void **state)
     assert_string_equal(k, "hello world");
     frugal_free(k);
     o.now = 1000;
-    assert_int_equal(cache_store(st, row.id, "q1", &a, &doc, 1, &o, &e), FRUGAL_OK);
+    assert_int_equal(cache_store(st, row.id, "q1", NULL, 0, &a, &doc, 1, &o, &e), FRUGAL_OK);
     o.now = 1001;
-    assert_int_equal(cache_store(st, row.id, "q2", &a, &doc, 1, &o, &e), FRUGAL_OK);
+    assert_int_equal(cache_store(st, row.id, "q2", NULL, 0, &a, &doc, 1, &o, &e), FRUGAL_OK);
     /* q1 used at 1002: q2 is now the least recently used */
     frugal_answer *hit = NULL;
     o.now = 1002;
-    assert_int_equal(cache_lookup(st, row.id, "q1", &o, &hit, &e), FRUGAL_OK);
+    assert_int_equal(cache_lookup(st, row.id, "q1", NULL, 0, &o, &hit, &e), FRUGAL_OK);
     assert_string_equal(hit->route, "cache");
     assert_string_equal(hit->text, "answer");
     frugal_answer_free(hit);
     o.now = 1003;
-    assert_int_equal(cache_store(st, row.id, "q3", &a, &doc, 1, &o, &e), FRUGAL_OK);
+    assert_int_equal(cache_store(st, row.id, "q3", NULL, 0, &a, &doc, 1, &o, &e), FRUGAL_OK);
     int64_t count = 0;
     assert_int_equal(store_cache_count(st, row.id, &count, &e), FRUGAL_OK);
     assert_int_equal(count, 2);
-    assert_int_equal(cache_lookup(st, row.id, "q2", &o, &hit, &e), FRUGAL_ENOTFOUND);
-    assert_int_equal(cache_lookup(st, row.id, "q1", &o, &hit, &e), FRUGAL_OK);
+    assert_int_equal(cache_lookup(st, row.id, "q2", NULL, 0, &o, &hit, &e), FRUGAL_ENOTFOUND);
+    assert_int_equal(cache_lookup(st, row.id, "q1", NULL, 0, &o, &hit, &e), FRUGAL_OK);
     frugal_answer_free(hit);
     /* TTL: q1 was created at 1000 */
     o.now = 1101;
-    assert_int_equal(cache_lookup(st, row.id, "q1", &o, &hit, &e), FRUGAL_ENOTFOUND);
-    assert_int_equal(cache_lookup(st, row.id, "q3", &o, &hit, &e), FRUGAL_OK);
+    assert_int_equal(cache_lookup(st, row.id, "q1", NULL, 0, &o, &hit, &e), FRUGAL_ENOTFOUND);
+    assert_int_equal(cache_lookup(st, row.id, "q3", NULL, 0, &o, &hit, &e), FRUGAL_OK);
     frugal_answer_free(hit);
     assert_int_equal(store_cache_count(st, row.id, &count, &e), FRUGAL_OK);
     assert_int_equal(count, 1);
@@ -440,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_decide),
         cmocka_unit_test(test_routes_and_cost),
         cmocka_unit_test(test_cache_invalidation),
+        cmocka_unit_test(test_cache_near_duplicate),
         cmocka_unit_test(test_cache_ttl_lru),
         cmocka_unit_test(test_generator_killed_and_back),
     };
