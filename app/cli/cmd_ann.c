@@ -29,7 +29,8 @@
 #include "index/hnsw.h"
 
 enum { OPT_BASE = 0x300, OPT_QUERY, OPT_METRIC, OPT_TYPE, OPT_M, OPT_EFC, OPT_EF, OPT_THREADS,
-       OPT_GT, OPT_OUT, OPT_JSON, OPT_FLAT, OPT_NO_RESCORE, OPT_RESCORE_DISK, OPT_REPEAT };
+       OPT_GT, OPT_OUT, OPT_JSON, OPT_FLAT, OPT_NO_RESCORE, OPT_RESCORE_DISK, OPT_REPEAT,
+       OPT_SPARSE_IDS, OPT_SINGLE_ADDS };
 
 static const struct option ann_longopts[] = {
     {"base", required_argument, NULL, OPT_BASE},
@@ -47,6 +48,8 @@ static const struct option ann_longopts[] = {
     {"no-rescore", no_argument, NULL, OPT_NO_RESCORE},
     {"rescore-on-disk", no_argument, NULL, OPT_RESCORE_DISK},
     {"repeat", required_argument, NULL, OPT_REPEAT},
+    {"sparse-ids", no_argument, NULL, OPT_SPARSE_IDS},
+    {"single-adds", no_argument, NULL, OPT_SINGLE_ADDS},
     {NULL, 0, NULL, 0},
 };
 
@@ -73,14 +76,21 @@ void cmd_ann_help(FILE *out)
           "  --gt GT.ivecs          exact neighbours (0-based rows of the base file): recall@k\n"
           "  --out R.ivecs          write the k result rows per query (for the last --ef)\n"
           "  --flat                 exact scan instead of HNSW (ground truth, baseline)\n"
+          "  --sparse-ids           index row i under id 2i (results mapped back): ids that do\n"
+          "                         not follow the rows, so the index keeps an id table\n"
+          "  --single-adds          build with one hnsw_add per row (after training int8 on all\n"
+          "                         rows) instead of a batch: how an index grows by updates\n"
           "  --json                 one object: build_s, qps, bytes_per_vector, recall (with\n"
           "                         --gt); with an --ef list also sweep: [{ef, qps, recall}]\n"
           "  -q/--quiet, -v/--verbose, -h/--help as for every verb\n"
           "\n"
-          "bytes_per_vector counts what a search touches (graph, codes, ids); an i8 index's\n"
-          "float32 rescoring copy is reported separately as rescore_bytes_per_vector (0 with\n"
-          "--rescore-on-disk; memory.rescore_cached then says how much of the file rescoring\n"
-          "pulled into the page cache).\n",
+          "bytes_per_vector counts what the index keeps in memory to search: codes, links,\n"
+          "ids and id table (none while the ids are the row numbers, as here without\n"
+          "--sparse-ids), per-node metadata and int8 ranges; an i8 index's float32 rescoring\n"
+          "copy is reported separately as rescore_bytes_per_vector (0 with --rescore-on-disk;\n"
+          "memory.rescore_cached then says how much of the file rescoring pulled into the\n"
+          "page cache), and so is memory.scratch, the working memory each searching thread\n"
+          "keeps pooled (not index state).\n",
           out);
 }
 
@@ -146,7 +156,7 @@ struct ann_opts {
     size_t k;
     unsigned threads;
     unsigned repeat;
-    bool json, flat, no_rescore, rescore_on_disk;
+    bool json, flat, no_rescore, rescore_on_disk, sparse_ids, single_adds;
 };
 
 struct run {
@@ -156,6 +166,7 @@ struct run {
     size_t k;
     uint32_t ef;
     int64_t *result; /* q->n x k, -1 padded */
+    int64_t id_step; /* row i is id i * id_step */
     size_t first, step;
     frugal_status rc;
 };
@@ -176,7 +187,7 @@ static void *run_queries(void *arg)
             return NULL;
         }
         for (size_t j = 0; j < r->k; j++)
-            r->result[i * r->k + j] = j < n ? hits[j].id : -1;
+            r->result[i * r->k + j] = j < n ? hits[j].id / r->id_step : -1;
     }
     return NULL;
 }
@@ -210,6 +221,8 @@ static int parse_options(struct cli *cli, int argc, char **argv, struct ann_opts
         case OPT_FLAT: o->flat = true; break;
         case OPT_NO_RESCORE: o->no_rescore = true; break;
         case OPT_RESCORE_DISK: o->rescore_on_disk = true; break;
+        case OPT_SPARSE_IDS: o->sparse_ids = true; break;
+        case OPT_SINGLE_ADDS: o->single_adds = true; break;
         case OPT_METRIC:
             if (strcmp(optarg, "l2") == 0) o->params.metric = VEC_METRIC_L2;
             else if (strcmp(optarg, "ip") == 0) o->params.metric = VEC_METRIC_IP;
@@ -311,6 +324,7 @@ static void add_memory_json(cJSON *obj, const struct hnsw_memory *m, size_t n)
     cJSON_AddNumberToObject(mem, "rescore", (double)m->rescore / dn);
     cJSON_AddNumberToObject(mem, "rescore_on_disk", (double)m->rescore_on_disk / dn);
     cJSON_AddNumberToObject(mem, "rescore_cached", (double)m->rescore_cached / dn);
+    cJSON_AddNumberToObject(mem, "scratch", (double)m->scratch / dn);
 }
 
 /* One pass of every query at ef on o->threads threads; *dt_out = its wall time. */
@@ -323,7 +337,8 @@ static int run_pass(struct hnsw *h, struct flat *f, const struct vecs *query,
     double t0 = now_s();
 
     for (unsigned t = 0; t < o->threads; t++) {
-        runs[t] = (struct run){h, f, query, o->k, ef, res, t, o->threads, FRUGAL_OK};
+        int64_t id_step = o->sparse_ids && h != NULL ? 2 : 1;
+        runs[t] = (struct run){h, f, query, o->k, ef, res, id_step, t, o->threads, FRUGAL_OK};
         if (t > 0)
             started[t] = pthread_create(&tids[t], NULL, run_queries, &runs[t]) == 0;
     }
@@ -378,6 +393,7 @@ int cmd_ann(struct cli *cli, int argc, char **argv)
     struct hnsw *h = NULL;
     struct flat *f = NULL;
     int64_t *res = NULL;
+    int64_t *ids = NULL; /* --sparse-ids: 2i for row i */
     double build_s, t0;
     size_t bytes = 0, rescore_bytes = 0;
     struct hnsw_memory mem;
@@ -419,8 +435,23 @@ int cmd_ann(struct cli *cli, int argc, char **argv)
         }
         bytes = flat_memory_bytes(f);
     } else {
-        if (hnsw_new(&o.params, &h, &e) != FRUGAL_OK ||
-            hnsw_add_batch(h, NULL, base.data, base.n, o.threads, &e) != FRUGAL_OK) {
+        if (o.sparse_ids) {
+            ids = malloc(base.n * sizeof(*ids) + 1);
+            if (ids == NULL) {
+                rc = cli_error("out of memory");
+                goto out;
+            }
+            for (size_t i = 0; i < base.n; i++)
+                ids[i] = 2 * (int64_t)i;
+        }
+        frugal_status hrc = hnsw_new(&o.params, &h, &e);
+        if (hrc == FRUGAL_OK && !o.single_adds)
+            hrc = hnsw_add_batch(h, ids, base.data, base.n, o.threads, &e);
+        if (hrc == FRUGAL_OK && o.single_adds)
+            hrc = hnsw_train(h, base.data, base.n, &e);
+        for (size_t i = 0; hrc == FRUGAL_OK && o.single_adds && i < base.n; i++)
+            hrc = hnsw_add(h, ids != NULL ? ids[i] : (int64_t)i, base.data + i * base.dim, &e);
+        if (hrc != FRUGAL_OK) {
             rc = cli_error("%s", e.msg);
             goto out;
         }
@@ -502,6 +533,7 @@ int cmd_ann(struct cli *cli, int argc, char **argv)
     }
 out:
     free(res);
+    free(ids);
     hnsw_free(h);
     flat_free(f);
     free(base.data);

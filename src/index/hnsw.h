@@ -6,6 +6,12 @@
  *  - Create with hnsw_new (fill params with hnsw_default_params first), fill with hnsw_add /
  *    hnsw_add_batch (the batch builds with several threads), search with hnsw_search, remove
  *    with hnsw_delete (tombstone + repair of the neighbours' links), replace with hnsw_update.
+ *    hnsw_add and hnsw_update reuse a tombstone's slot when there is one (an update replaces
+ *    the node in place), so churn does not grow the index; hnsw_add_batch appends. Ids that
+ *    follow the slots (base, base + 1, ...: a first batch of consecutive ids) cost no memory
+ *    until an id breaks the pattern; after that each slot keeps its id in a table. (So while
+ *    they do, an add of the next id in order appends rather than reuse a tombstone, until the
+ *    tombstones would outweigh that table.)
  *  - Metrics: VEC_METRIC_L2 (squared), VEC_METRIC_IP (1 - dot), VEC_METRIC_COS (vectors are
  *    normalized on the way in, then as IP). Storage: float32, float16, or int8 per-dimension
  *    scalar quantization; int8/float16 may keep a float32 copy (params.keep_f32) used to rescore
@@ -45,10 +51,10 @@ struct hnsw_params {
     uint32_t rescore;            /* candidates rescored with float32 (0 = all ef); default 0 */
     double filter_flat_fraction; /* exact scan below this matching fraction; default 0.05 */
     uint64_t seed;               /* level generator seed; default 42 */
-    bool compact_links;          /* int8 only: keep the level-0 links bit-packed, ceil(log2 n)
-                                    bits an id, repacked after every hnsw_add_batch and on load;
-                                    single adds, updates and deletes unpack them until then.
-                                    Default true; the loader sets it for int8 files */
+    bool compact_links;          /* int8 only: keep the level-0 links Elias-Fano coded (~2 +
+                                    log2(slots / links) bits a link, hnsw_links.c) through every
+                                    add, update and delete. Default true; the loader sets it for
+                                    int8 files */
 };
 
 struct hnsw;
@@ -88,20 +94,27 @@ frugal_status hnsw_search(struct hnsw *h, const float *query, size_t k, uint32_t
 size_t hnsw_count(struct hnsw *h);          /* live vectors */
 size_t hnsw_deleted_count(struct hnsw *h);  /* tombstones */
 const struct hnsw_params *hnsw_get_params(const struct hnsw *h);
-/* What the index holds, in bytes, counted as allocated (hash table capacity included). */
+/* What the index holds in memory, in bytes: slot arrays at the slots in use (spare capacity is
+ * never written, hence not resident), the id hash table at its capacity. */
 struct hnsw_memory {
     size_t codes;           /* stored vectors (float32 / float16 / int8 codes, with padding) */
-    size_t links;           /* level-0 and upper-level link lists with their counts (u32 each) */
+    size_t links;           /* level-0 lists (u32 counts and slots, or Elias-Fano coded) and the
+                               upper-level pool (u32 counts and slots) */
     size_t ids;             /* the caller's int64 ids per slot, and the id -> slot hash table */
-    size_t node_meta;       /* per slot: level, tombstone flag, upper-list pointer; int8 tables */
+    size_t node_meta;       /* per slot: level and tombstone bytes; per node with upper levels:
+                               its slot and pool offset (u32 each); the free-slot stack; the
+                               int8 ranges; the index's own struct */
     size_t rescore;         /* float32 rescoring copy in memory (0 when on disk or absent) */
     size_t rescore_on_disk; /* the same copy left in the mapped index file (hnsw_load_ex) */
     size_t rescore_cached;  /* of that, bytes in the page cache now (mincore): what rescoring
                                has read so far, evictable by the kernel, not process memory */
+    size_t scratch;         /* search working memory pooled for reuse, per search thread that
+                               ran: visited epochs (2 bytes a slot of capacity), heaps, the
+                               prepared query. Not part of the index; hnswlib keeps the same */
 };
 void hnsw_memory(struct hnsw *h, struct hnsw_memory *m);
-/* codes + links + ids + node_meta: what a search needs in memory. *rescore_bytes (may be NULL)
- * gets hnsw_memory's rescore, not included in the result. */
+/* codes + links + ids + node_meta: what the index keeps in memory to search. *rescore_bytes
+ * (may be NULL) gets hnsw_memory's rescore, not included in the result (nor is scratch). */
 size_t hnsw_memory_bytes(struct hnsw *h, size_t *rescore_bytes);
 uint64_t hnsw_generation(struct hnsw *h);
 void hnsw_set_generation(struct hnsw *h, uint64_t generation);

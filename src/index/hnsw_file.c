@@ -2,12 +2,15 @@
  * hnsw_file.c - saving and loading an HNSW index (hnsw.h) in the vector file container
  * (vecfile.h; the HNSW sections are specified in docs/formats.md).
  *
- * How: hnsw_save gathers the slot arrays as sections (the upper-level link lists, one allocation
- * per node in memory, are concatenated in slot order) and hands them to vecfile_write, which
- * writes atomically. The loader lets vecfile check the container (sizes, checksums), then checks
- * every section against the header and every graph invariant (link counts, link targets in
- * range and present on that level, unique live ids, entry point) before copying the sections
- * into a fresh index: a damaged file is refused with FRUGAL_ECORRUPT, never trusted.
+ * How: hnsw_save gathers the slot arrays as sections (the upper-level pool is already the upper
+ * section, in slot order; packed level-0 lists are decoded to uint32 and implicit ids written
+ * out, so that the file layout does not depend on the memory layout) and hands them to
+ * vecfile_write, which writes atomically. The loader lets vecfile check the container (sizes,
+ * checksums), then checks every section against the header and every graph invariant (link
+ * counts, link targets in range and present on that level, unique live ids, entry point) before
+ * copying the sections into a fresh index, coding each level-0 list only after its checks: a
+ * damaged file is refused with FRUGAL_ECORRUPT, never trusted. Ids that follow the slots are
+ * recognized and not kept; tombstones go back on the free-slot stack.
  *
  * Why separate: persistence is a different concern from the graph algorithms, and hnsw.c stays
  * under the house limit on file size.
@@ -33,47 +36,41 @@ frugal_status hnsw_save(struct hnsw *h, const char *path, struct err *err)
     struct vecfile_section sec[8];
     char *codes = NULL;
     size_t n_sec = 0;
-    size_t upper_words = 0;
-    uint32_t *upper = NULL;
-    uint32_t *level0 = h->level0;
+    uint32_t *level0;
+    int64_t *labels;
     frugal_status rc;
 
     pthread_rwlock_rdlock(&h->lock);
+    level0 = h->level0;
+    labels = h->labels;
+    if (h->dense_ids) { /* the file always holds every id */
+        labels = frugal_reallocarray(NULL, h->n > 0 ? h->n : 1, sizeof(int64_t));
+        if (labels == NULL) {
+            pthread_rwlock_unlock(&h->lock);
+            return err_set(err, FRUGAL_ENOMEM, "%s: out of memory", path);
+        }
+        for (size_t i = 0; i < h->n; i++)
+            labels[i] = h->id_base + (int64_t)i;
+    }
     if (h->packed0 != NULL) { /* the file holds level-0 lists as uint32 */
         level0 = frugal_reallocarray(NULL, h->n, (1 + (size_t)h->m0) * sizeof(uint32_t));
         if (level0 == NULL) {
             pthread_rwlock_unlock(&h->lock);
+            if (labels != h->labels)
+                frugal_free(labels);
             return err_set(err, FRUGAL_ENOMEM, "%s: out of memory", path);
         }
         hnsw_links_copy_out(h, level0);
-    }
-    for (size_t i = 0; i < h->n; i++)
-        upper_words += (size_t)h->levels[i] * (1 + h->p.m);
-    if (upper_words > 0) {
-        size_t at = 0;
-        upper = frugal_reallocarray(NULL, upper_words, sizeof(uint32_t));
-        if (upper == NULL) {
-            pthread_rwlock_unlock(&h->lock);
-            if (level0 != h->level0)
-                frugal_free(level0);
-            return err_set(err, FRUGAL_ENOMEM, "%s: out of memory", path);
-        }
-        for (size_t i = 0; i < h->n; i++) {
-            size_t w = (size_t)h->levels[i] * (1 + h->p.m);
-            if (w == 0)
-                continue;
-            memcpy(upper + at, h->upper[i], w * sizeof(uint32_t));
-            at += w;
-        }
     }
     codes = h->codes;
     if (h->code_stride != h->code_bytes && h->n > 0) { /* the file holds codes unpadded */
         codes = frugal_reallocarray(NULL, h->n, h->code_bytes);
         if (codes == NULL) {
             pthread_rwlock_unlock(&h->lock);
-            frugal_free(upper);
             if (level0 != h->level0)
                 frugal_free(level0);
+            if (labels != h->labels)
+                frugal_free(labels);
             return err_set(err, FRUGAL_ENOMEM, "%s: out of memory", path);
         }
         for (size_t i = 0; i < h->n; i++)
@@ -92,13 +89,14 @@ frugal_status hnsw_save(struct hnsw *h, const char *path, struct err *err)
     hdr.n_deleted = h->n_deleted;
     hdr.generation = h->generation;
     hdr.entry = h->entry == NO_NODE ? -1 : (int64_t)h->entry;
-    sec[n_sec++] = (struct vecfile_section){TAG_LABELS, h->labels, h->n * sizeof(int64_t)};
+    sec[n_sec++] = (struct vecfile_section){TAG_LABELS, labels, h->n * sizeof(int64_t)};
     sec[n_sec++] = (struct vecfile_section){TAG_LEVELS, h->levels, h->n};
     sec[n_sec++] = (struct vecfile_section){TAG_DELETED, h->deleted, h->n};
     sec[n_sec++] = (struct vecfile_section){TAG_LEVEL0, level0,
                                             h->n * (1 + (size_t)h->m0) * sizeof(uint32_t)};
     sec[n_sec++] = (struct vecfile_section){TAG_CODES, codes, h->n * h->code_bytes};
-    sec[n_sec++] = (struct vecfile_section){TAG_UPPER, upper, upper_words * sizeof(uint32_t)};
+    /* up_pool holds the upper lists of the nodes with levels in slot order: the section as is */
+    sec[n_sec++] = (struct vecfile_section){TAG_UPPER, h->up_pool, h->up_words * sizeof(uint32_t)};
     if (h->lo != NULL)
         sec[n_sec++] =
             (struct vecfile_section){TAG_QUANT, h->lo, 2 * (size_t)h->p.dim * sizeof(float)};
@@ -107,11 +105,12 @@ frugal_status hnsw_save(struct hnsw *h, const char *path, struct err *err)
             (struct vecfile_section){TAG_F32, h->f32, h->n * h->p.dim * sizeof(float)};
     rc = vecfile_write(path, &hdr, sec, n_sec, err);
     pthread_rwlock_unlock(&h->lock);
-    frugal_free(upper);
     if (level0 != h->level0)
         frugal_free(level0);
     if (codes != h->codes)
         frugal_free(codes);
+    if (labels != h->labels)
+        frugal_free(labels);
     return rc;
 }
 
@@ -210,20 +209,26 @@ static frugal_status from_vecfile(const struct vecfile *vf, struct fs_map *keep_
         goto out_corrupt;
     if (f32 != NULL && keep_map != NULL)
         h->p.keep_f32 = false; /* no in-memory copy to allocate; set back below */
+    for (uint64_t i = 0; i < n && h->dense_ids; i++) { /* ids base, base + 1, ...: none stored */
+        int64_t want;
+        if (__builtin_add_overflow(labels[0], (int64_t)i, &want) || labels[i] != want)
+            h->dense_ids = false;
+    }
+    if (n > 0 && h->dense_ids)
+        h->id_base = labels[0];
     if (hnsw_reserve(h, (size_t)n) != FRUGAL_OK || hnsw_idmap_reserve(h, (size_t)n) != FRUGAL_OK)
         goto out_nomem;
     if (n > 0) {
-        memcpy(h->level0, level0, (size_t)n * (1 + h->m0) * sizeof(uint32_t));
         for (size_t i = 0; i < n; i++)
             memcpy(h->codes + i * h->code_stride, codes + i * h->code_bytes, h->code_bytes);
-        memcpy(h->labels, labels, (size_t)n * sizeof(int64_t));
+        if (!h->dense_ids)
+            memcpy(h->labels, labels, (size_t)n * sizeof(int64_t));
         memcpy(h->levels, levels, (size_t)n);
         memcpy(h->deleted, deleted, (size_t)n);
-        memset(h->upper, 0, (size_t)n * sizeof(*h->upper));
     }
     if (f32 != NULL && n > 0 && keep_map == NULL)
         memcpy(h->f32, f32, (size_t)n * p.dim * sizeof(float));
-    h->n = (size_t)n; /* from here hnsw_free frees the upper arrays */
+    h->n = (size_t)n;
     if (quant != NULL) {
         for (uint32_t d = 0; d < 2 * p.dim; d++) {
             float v;
@@ -238,23 +243,28 @@ static frugal_status from_vecfile(const struct vecfile *vf, struct fs_map *keep_
         goto out_corrupt;
     for (size_t i = 0, at = 0; i < n; i++) {
         size_t w = (size_t)levels[i] * (1 + p.m);
-        if (!links_valid(links0(h, (uint32_t)i), h->m0, (size_t)n, levels, 0))
+        const uint32_t *l0 = level0 + i * (1 + (size_t)h->m0);
+
+        if (!links_valid(l0, h->m0, (size_t)n, levels, 0))
             goto out_corrupt;
-        if (!deleted[i] && hnsw_idmap_get(h, labels[i]) != NO_NODE)
-            goto out_corrupt; /* a live id twice */
+        hnsw_links_put(h, (uint32_t)i, 0, l0); /* checked first: the coding trusts it */
+        if (!h->dense_ids && !deleted[i] && hnsw_idmap_get(h, labels[i]) != NO_NODE)
+            goto out_corrupt; /* a live id twice (dense ids are distinct by construction) */
         if (!deleted[i])
             hnsw_idmap_put(h, (uint32_t)i);
+        else
+            hnsw_free_push(h, (uint32_t)i);
         if (w == 0)
             continue;
-        h->upper[i] = frugal_reallocarray(NULL, w, sizeof(uint32_t));
-        if (h->upper[i] == NULL)
-            goto out_nomem;
-        memcpy(h->upper[i], upper + at, w * sizeof(uint32_t));
-        at += w;
         for (int lev = 1; lev <= levels[i]; lev++) {
-            if (!links_valid(links_at(h, (uint32_t)i, lev), p.m, (size_t)n, levels, lev))
+            if (!links_valid(upper + at + (size_t)(lev - 1) * (1 + p.m), p.m, (size_t)n, levels,
+                             lev))
                 goto out_corrupt;
         }
+        if (hnsw_upper_add(h, (uint32_t)i, levels[i]) != FRUGAL_OK)
+            goto out_nomem;
+        memcpy(upper_of(h, (uint32_t)i), upper + at, w * sizeof(uint32_t));
+        at += w;
     }
     h->n_deleted = (size_t)hd->n_deleted;
     h->entry = n > 0 ? (uint32_t)hd->entry : NO_NODE;
@@ -270,7 +280,6 @@ static frugal_status from_vecfile(const struct vecfile *vf, struct fs_map *keep_
         madvise(h->f32_map.ptr, h->f32_map.len, MADV_DONTNEED);
         madvise(h->f32_map.ptr, h->f32_map.len, MADV_RANDOM);
     }
-    hnsw_links_pack(h); /* int8 (params.compact_links): after every check on the uint32 lists */
     *out = h;
     return FRUGAL_OK;
 out_corrupt:

@@ -1,10 +1,12 @@
 /*
- * hnsw_internal.h - what the two halves of the HNSW index share: hnsw.c (graph, search, adds,
- * deletes) and hnsw_file.c (save and load). Not for use outside src/index/hnsw*.c.
+ * hnsw_internal.h - what the files of the HNSW index share: hnsw.c (lifecycle, slot arrays, id
+ * map), hnsw_search.c (queries and the layer search), hnsw_build.c (adds, deletes), hnsw_links.c
+ * (link storage) and hnsw_file.c (save and load). Not for use outside src/index/hnsw*.c.
  *
- * Contract: struct hnsw is defined here so that the loader can fill it; every field's meaning
- * and the locking rules are those of hnsw.c's opening comment. The functions below are hnsw.c's
- * internals, exported under the hnsw_ prefix only for hnsw_file.c.
+ * Contract: struct hnsw is defined here so that every file can reach it; every field's meaning
+ * and the locking rules are those of hnsw.c's opening comment. The functions below are exported
+ * under the hnsw_ prefix only for the other hnsw*.c files; the hot helpers (distances, heaps,
+ * link decoding) are static inline here so that the search loop keeps them inlined.
  */
 #ifndef FRUGAL_INDEX_HNSW_INTERNAL_H
 #define FRUGAL_INDEX_HNSW_INTERNAL_H
@@ -53,7 +55,10 @@ struct scratch {
     size_t top_cap;
     struct cand *tmp; /* sorted candidates for selection */
     size_t tmp_cap;
-    uint32_t *links; /* a copy of one link list (parallel build) */
+    uint32_t *links; /* a copy of one link list (parallel build), or one decoded */
+    uint32_t *sels;  /* (MAX_LEVEL + 1) x (1 + m): an insertion's chosen links per level */
+    uint32_t exclude; /* a node searches must not step on (the reused slot being linked), or
+                         NO_NODE */
     struct prep a;   /* the query / the node being inserted */
     struct prep b;   /* a candidate in the heuristic */
     struct prep c;   /* a neighbour being re-pruned */
@@ -76,15 +81,25 @@ struct hnsw {
     char *codes;         /* cap x code_stride, 64-byte aligned inside codes_mem */
     char *codes_mem;     /* the allocation behind codes */
     uint32_t *level0;    /* cap x (1 + m0): level-0 link lists, [count][m0 link slots]; NULL
-                            while packed */
-    uint8_t *packed0;    /* n x link_stride (+ 8 bytes of tail): the same lists bit-packed
-                            (params.compact_links; hnsw_links.c), else NULL */
-    size_t link_stride;  /* bytes per packed list: 1 count byte + ceil(m0 x link_bits / 8) */
-    uint32_t link_bits;  /* bits per packed id: enough for n - 1 when packed */
-    int64_t *labels;     /* cap: slot -> id */
+                            when packed */
+    uint8_t *packed0;    /* cap x link_stride (+ 8 bytes of tail): the level-0 lists Elias-Fano
+                            coded (params.compact_links; hnsw_links.c), else NULL */
+    size_t link_stride;  /* bytes per packed list: the largest coded list of <= m0 ids */
+    uint32_t link_ubits; /* packed ids are < 2^link_ubits (>= cap) */
+    uint8_t ef_low[256]; /* packed: low bits an id in a list of c ids, for c = 0..m0 */
+    int64_t *labels;     /* cap: slot -> id; NULL while dense_ids */
+    bool dense_ids;      /* slot i has id id_base + i (no labels, no id map): true from
+                            hnsw_new until an id breaks the pattern (hnsw_ids_spread) */
+    int64_t id_base;
     uint8_t *levels;     /* cap: slot -> top level */
-    uint32_t **upper;    /* cap: levels 1..level, each [count][m links]; NULL at level 0 */
     uint8_t *deleted;    /* cap: 1 = tombstone */
+    uint32_t *up_nodes;  /* n_up: the slots with a level >= 1, increasing */
+    uint32_t *up_off;    /* n_up: where their lists start in up_pool (words) */
+    size_t n_up, up_cap;
+    uint32_t *up_pool;   /* up_words: for each up_nodes slot, levels 1..level, [count][m links] */
+    size_t up_words, up_pool_cap;
+    uint32_t *free_slots; /* n_free: tombstones an add may reuse (a stack) */
+    size_t n_free, free_cap;
     float *f32;          /* cap x dim: rescoring copy (f16/i8 with keep_f32), else NULL; n x dim
                             inside f32_map when loaded with the copy on disk */
     struct fs_map f32_map; /* the index file, mapped, when f32 points into it; else zero */
@@ -102,13 +117,28 @@ struct hnsw {
     struct scratch *pool;
     bool parallel; /* inside a multi-threaded batch: use the stripes */
     pthread_mutex_t ep_lock;
-    pthread_mutex_t stripes[N_STRIPES];
+    pthread_mutex_t *stripes; /* N_STRIPES, only while a multi-threaded batch links (40 KB) */
 };
 
-/* Level-0 lists of an unpacked index (writers unpack first: hnsw_links_unpack). */
+/* The largest packed list (m0 <= 255 ids below 2^31: 255 x 34 bits), and its read buffer. */
+#define EF_MAX_STRIDE 1096u
+#define EF_BUF_BYTES (EF_MAX_STRIDE + 8u)
+
+/* Level-0 lists of an unpacked index. */
 static inline uint32_t *links0(const struct hnsw *h, uint32_t node)
 {
     return h->level0 + (size_t)node * (1 + h->m0);
+}
+
+static inline const uint8_t *packed_of(const struct hnsw *h, uint32_t node)
+{
+    return h->packed0 + (size_t)node * h->link_stride;
+}
+
+/* The caller's id of a slot. */
+static inline int64_t label_of(const struct hnsw *h, uint32_t slot)
+{
+    return h->dense_ids ? h->id_base + (int64_t)slot : h->labels[slot];
 }
 
 static inline const void *code_of(const struct hnsw *h, uint32_t node)
@@ -116,12 +146,29 @@ static inline const void *code_of(const struct hnsw *h, uint32_t node)
     return h->codes + (size_t)node * h->code_stride;
 }
 
-/* The link list of node at level: [0] = count, then the links. */
+/* The upper-level lists of node (level >= 1): a binary search of up_nodes. */
+static inline uint32_t *upper_of(const struct hnsw *h, uint32_t node)
+{
+    size_t lo = 0;
+    size_t hi = h->n_up;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->up_nodes[mid] < node)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return h->up_pool + h->up_off[lo];
+}
+
+/* The link list of node at a level >= 1, or at level 0 when unpacked: [0] = count, then the
+ * links, in place (writable). */
 static inline uint32_t *links_at(const struct hnsw *h, uint32_t node, int level)
 {
     if (level == 0)
         return links0(h, node);
-    return h->upper[node] + (size_t)(level - 1) * (1 + h->p.m);
+    return upper_of(h, node) + (size_t)(level - 1) * (1 + h->p.m);
 }
 
 static inline uint32_t max_links(const struct hnsw *h, int level)
@@ -129,30 +176,74 @@ static inline uint32_t max_links(const struct hnsw *h, int level)
     return level == 0 ? h->m0 : h->p.m;
 }
 
-/* The packed level-0 list of node into out[0..count); returns count. Each id is read with one
- * unaligned 8-byte load (the tail padding keeps the last one inside the allocation). */
-static inline uint32_t links0_unpack(const struct hnsw *h, uint32_t node, uint32_t *out)
+/* Decodes one packed list at p (its count byte; 8 readable bytes past the list) into
+ * out[0..count); returns count. Elias-Fano: each id is (high << lb) | low, with the lows as
+ * fixed lb-bit fields and the highs as a unary bit stream (the i-th set bit sits at high + i),
+ * read 56 bits a load with count-trailing-zeros. */
+static inline uint32_t ef_decode(const struct hnsw *h, const uint8_t *p, uint32_t *out)
 {
-    const uint8_t *p = h->packed0 + (size_t)node * h->link_stride;
     uint32_t cnt = p[0];
-    uint32_t bits = h->link_bits;
-    uint64_t mask = ((uint64_t)1 << bits) - 1;
+    uint32_t lb = h->ef_low[cnt];
+    uint64_t mask = ((uint64_t)1 << lb) - 1;
+    size_t at = (size_t)cnt * lb; /* where the high bits start */
+    uint64_t w;
+    uint64_t win = 0;             /* offset of the window in the high stream (bits) */
 
     p++;
-    for (uint32_t j = 0, pos = 0; j < cnt; j++, pos += bits) {
-        uint64_t w;
-        memcpy(&w, p + (pos >> 3), sizeof(w));
-        out[j] = (uint32_t)((w >> (pos & 7)) & mask);
+    memcpy(&w, p + (at >> 3), sizeof(w));
+    w = (w >> (at & 7)) & 0x00ffffffffffffffull;
+    for (uint32_t j = 0, q = 0; j < cnt; j++, q += lb) {
+        uint64_t lw;
+        uint64_t t;
+        while (w == 0) { /* the next 56 bits of the high stream */
+            win += 56;
+            at += 56;
+            memcpy(&w, p + (at >> 3), sizeof(w));
+            w = (w >> (at & 7)) & 0x00ffffffffffffffull;
+        }
+        t = (uint64_t)__builtin_ctzll(w);
+        w &= w - 1;
+        memcpy(&lw, p + (q >> 3), sizeof(lw));
+        out[j] = (uint32_t)(((win + t - j) << lb) | ((lw >> (q & 7)) & mask));
     }
     return cnt;
 }
 
-/* hnsw_links.c: packs the level-0 lists (params.compact_links, m0 <= 255; otherwise, or out of
- * memory, a no-op: packing saves memory, it is never required); unpacks them before a write
- * (FRUGAL_ENOMEM; a no-op when not packed); copies them out unpacked into dst (n x (1 + m0)). */
-void hnsw_links_pack(struct hnsw *h);
-frugal_status hnsw_links_unpack(struct hnsw *h);
+/* The level-0 list of a packed index into out[0..count); returns count. */
+static inline uint32_t links0_unpack(const struct hnsw *h, uint32_t node, uint32_t *out)
+{
+    return ef_decode(h, packed_of(h, node), out);
+}
+
+/* hnsw_links.c. The level-0 lists stay packed through every write when params.compact_links
+ * (int8, m0 <= 255): the first hnsw_reserve packs, and each growth of the slot arrays recodes
+ * them for the larger slot range.
+ * hnsw_links_grow: makes room for new_cap lists (packed or not; FRUGAL_ENOMEM, FRUGAL_ETOOBIG
+ *   past 2^31 slots when packed).
+ * hnsw_links_get: node's list at level as [count][links] (in place, or decoded into buf, which
+ * holds 1 + m0 words); under a parallel build the caller holds the node's stripe.
+ * hnsw_links_put: stores list ([count][links], count <= max_links) as node's list at level.
+ * hnsw_links_copy_out: the level-0 lists unpacked into dst (n x (1 + m0), unused slots 0). */
+frugal_status hnsw_links_grow(struct hnsw *h, size_t new_cap);
+const uint32_t *hnsw_links_get(const struct hnsw *h, uint32_t node, int level, uint32_t *buf);
+void hnsw_links_put(struct hnsw *h, uint32_t node, int level, const uint32_t *list);
 void hnsw_links_copy_out(const struct hnsw *h, uint32_t *dst);
+/* node's list at level, writable: in place, or decoded into buf (1 + m0 words) when level 0 is
+ * packed; hnsw_links_put stores it back (a no-op for a list in place). */
+static inline uint32_t *links_edit(const struct hnsw *h, uint32_t node, int level, uint32_t *buf)
+{
+    if (level > 0 || h->packed0 == NULL)
+        return links_at(h, node, level);
+    hnsw_links_get(h, node, 0, buf);
+    return buf;
+}
+
+/* hnsw.c: pushes a tombstone on the stack of slots an add may reuse (out of memory: the slot
+ * just stays a tombstone). */
+void hnsw_free_push(struct hnsw *h, uint32_t slot);
+/* hnsw.c: room for the upper lists of one more node of level >= 1 (FRUGAL_ENOMEM). Appends
+ * node (larger than every slot in up_nodes) with zeroed lists. */
+frugal_status hnsw_upper_add(struct hnsw *h, uint32_t node, int level);
 
 /* Parameter checks shared by hnsw_new and the loader. */
 frugal_status hnsw_check_params(const struct hnsw_params *p, struct err *err);
@@ -163,5 +254,168 @@ frugal_status hnsw_reserve(struct hnsw *h, size_t want);
 uint32_t hnsw_idmap_get(const struct hnsw *h, int64_t id);
 void hnsw_idmap_put(struct hnsw *h, uint32_t slot);
 frugal_status hnsw_idmap_reserve(struct hnsw *h, size_t extra);
+/* Dense ids: whether slot may take id and stay dense (the first id of an empty index sets the
+ * base); hnsw_ids_spread leaves dense mode: labels for every slot and the id map, with room for
+ * `extra` more ids (FRUGAL_ENOMEM: still dense). A no-op when not dense. */
+bool hnsw_ids_fit(const struct hnsw *h, uint32_t slot, int64_t id);
+frugal_status hnsw_ids_spread(struct hnsw *h, size_t extra);
+
+static inline float dist_prep(const struct hnsw *h, const struct prep *q, uint32_t node)
+{
+    const void *code = code_of(h, node);
+    size_t dim = h->p.dim;
+
+    switch (h->p.storage) {
+    case VEC_STORE_F16:
+        if (h->p.metric == VEC_METRIC_L2)
+            return h->k->l2_f16(q->q, code, dim);
+        return 1.0f - h->k->dot_f16(q->q, code, dim);
+    case VEC_STORE_I8:
+        if (h->p.metric == VEC_METRIC_L2)
+            return h->k->l2_u8(q->r, h->scale, code, dim);
+        return 1.0f - (h->k->dot_u8(q->w, code, dim) + q->c);
+    default:
+        if (h->p.metric == VEC_METRIC_L2)
+            return h->k->l2_f32(q->q, code, dim);
+        return 1.0f - h->k->dot_f32(q->q, code, dim);
+    }
+}
+
+/* ---- heaps -------------------------------------------------------------------------------- */
+
+/* Binary heaps of (distance, node) pairs, one function per direction so that the comparisons
+ * are constants: the frontier is a min-heap, the best-so-far list a max-heap. */
+static inline void minheap_push(struct cand *a, size_t *n, struct cand c)
+{
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (a[parent].dist <= c.dist)
+            break;
+        a[i] = a[parent];
+        i = parent;
+    }
+    a[i] = c;
+}
+
+static inline struct cand minheap_pop(struct cand *a, size_t *n)
+{
+    struct cand root = a[0];
+    struct cand last = a[--(*n)];
+    size_t len = *n;
+    size_t i = 0;
+
+    if (len == 0)
+        return root;
+    for (;;) {
+        size_t l = 2 * i + 1;
+        size_t best;
+        if (l >= len)
+            break;
+        best = l + 1 < len && a[l + 1].dist < a[l].dist ? l + 1 : l;
+        if (a[best].dist >= last.dist)
+            break;
+        a[i] = a[best];
+        i = best;
+    }
+    a[i] = last;
+    return root;
+}
+
+static inline void maxheap_push(struct cand *a, size_t *n, struct cand c)
+{
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (a[parent].dist >= c.dist)
+            break;
+        a[i] = a[parent];
+        i = parent;
+    }
+    a[i] = c;
+}
+
+/* Replaces the root (the largest) with c and restores the heap: a pop and a push in one pass. */
+static inline void maxheap_replace_top(struct cand *a, size_t len, struct cand c)
+{
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1;
+        size_t best;
+        if (l >= len)
+            break;
+        best = l + 1 < len && a[l + 1].dist > a[l].dist ? l + 1 : l;
+        if (a[best].dist <= c.dist)
+            break;
+        a[i] = a[best];
+        i = best;
+    }
+    a[i] = c;
+}
+
+static inline struct cand maxheap_pop(struct cand *a, size_t *n)
+{
+    struct cand root = a[0];
+    struct cand last = a[--(*n)];
+
+    if (*n > 0)
+        maxheap_replace_top(a, *n, last);
+    return root;
+}
+
+/* Adds c to the max-heap of at most `cap` best, dropping the worst when full. */
+static inline void maxheap_offer(struct cand *a, size_t *n, size_t cap, struct cand c)
+{
+    if (*n < cap)
+        maxheap_push(a, n, c);
+    else if (c.dist < a[0].dist)
+        maxheap_replace_top(a, *n, c);
+}
+
+static inline int cmp_cand(const void *x, const void *y)
+{
+    const struct cand *a = x;
+    const struct cand *b = y;
+    if (a->dist != b->dist)
+        return a->dist < b->dist ? -1 : 1;
+    return a->node < b->node ? -1 : (a->node > b->node);
+}
+/* ---- shared by hnsw_search.c and hnsw_build.c ------------------------------------------- */
+
+static inline void new_epoch(struct scratch *s)
+{
+    if (++s->epoch == 0) {
+        memset(s->visited, 0, s->visited_cap * sizeof(uint16_t));
+        s->epoch = 1;
+    }
+}
+
+static inline pthread_mutex_t *stripe(struct hnsw *h, uint32_t node)
+{
+    return &h->stripes[node & (N_STRIPES - 1)];
+}
+
+static inline bool acceptable(const struct hnsw *h, uint32_t node, const struct vec_filter *f)
+{
+    if (h->deleted[node])
+        return false;
+    return f == NULL || f->accept(label_of(h, node), f->ctx);
+}
+
+/* hnsw_search.c: the scratch pool (a scratch sized for the index now and for ef; NULL when out
+ * of memory; callers hold the rwlock), query and node preparation, the greedy descent on one
+ * upper level and the best-first search on one level (false when out of memory). */
+struct scratch *hnsw_scratch_get(struct hnsw *h, size_t ef);
+void hnsw_scratch_put(struct hnsw *h, struct scratch *s);
+void hnsw_scratch_free(struct scratch *s);
+void hnsw_normalize(float *v, size_t dim);
+void hnsw_prep_node(const struct hnsw *h, struct prep *p, uint32_t node);
+void hnsw_greedy(struct hnsw *h, struct scratch *s, const struct prep *q, uint32_t *ep,
+                 float *ep_dist, int level);
+bool hnsw_search_layer(struct hnsw *h, struct scratch *s, const struct prep *q, uint32_t ep,
+                       float ep_dist, int level, size_t ef, const struct vec_filter *f,
+                       size_t *n_top);
+/* hnsw.c: removes id from the id map. */
+void hnsw_idmap_del(struct hnsw *h, int64_t id);
 
 #endif

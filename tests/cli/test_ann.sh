@@ -1,4 +1,5 @@
-# test_ann.sh - `frugal ann` on a tiny generated .fvecs set: exact recall, --out, --json keys.
+# test_ann.sh - `frugal ann` on a tiny generated .fvecs set: exact recall, --out, --json keys, memory
+# of row-number ids against --sparse-ids.
 . "$TESTS_DIR/lib.sh"
 
 "$PY" - <<'PY'
@@ -45,3 +46,19 @@ expect_rc 2 "ann without --query is a usage error"
 frx ann --base missing.fvecs --query query.fvecs
 expect_rc 1 "ann on a missing file fails"
 check "one line names the file" err_has "missing.fvecs"
+
+frx ann --base base.fvecs --query query.fvecs --gt gt.ivecs -k 5 --json --type i8
+expect_rc 0 "ann --type i8 (ids = row numbers)"
+cp out dense.json
+frx ann --base base.fvecs --query query.fvecs --gt gt.ivecs -k 5 --json --type i8 --sparse-ids
+expect_rc 0 "ann --sparse-ids"
+check "row-number ids cost no memory; other ids keep a table; the same recall" \
+    "$PY" -c 'import json; d = json.load(open("dense.json")); s = json.load(open("out"))
+assert d["memory"]["ids"] == 0 and s["memory"]["ids"] >= 8, (d["memory"], s["memory"])
+assert s["bytes_per_vector"] > d["bytes_per_vector"] and s["recall"] == d["recall"]'
+
+frx ann --base base.fvecs --query query.fvecs --gt gt.ivecs -k 5 --json --type i8 --single-adds
+expect_rc 0 "ann --single-adds"
+check "an index grown by single adds keeps its links packed: the memory of the batch build" \
+    "$PY" -c 'import json; d = json.load(open("dense.json")); s = json.load(open("out"))
+assert s["memory"] == d["memory"] and s["recall"] >= 0.95, (d["memory"], s["memory"])'
