@@ -283,10 +283,17 @@ async function onSearch(ev) {
   ev.preventDefault();
   const query = $('search-input').value.trim();
   const k = Number($('search-k').value) || 10;
+  const body = { query, collection: state.collection, k, mode: $('search-mode').value };
+  const rerankTop = Number($('search-rerank').value) || 0;
+  if (rerankTop > 0) body.rerank_top_n = rerankTop; // 400 when the server has no --rerank
   const ol = $('hits');
   try {
-    const data = await api('POST', '/v1/search', { query, collection: state.collection, k });
-    $('search-summary').textContent = `${data.hits.length} result(s) in ${fmtMs(data.took_ms)} (${data.mode}).`;
+    const data = await api('POST', '/v1/search', body);
+    const notes = [data.mode];
+    if (data.agreement !== null && data.agreement !== undefined) notes.push(`agreement ${data.agreement.toFixed(2)}`);
+    if (rerankTop > 0) notes.push(`${data.reranked} reranked`);
+    $('search-summary').textContent = `${data.hits.length} result(s) in ${fmtMs(data.took_ms)} (${notes.join(', ')}).` +
+      (data.rerank_note ? ` ${data.rerank_note}.` : '');
     ol.replaceChildren();
     for (const h of data.hits) {
       const c = h.citation;
@@ -296,7 +303,8 @@ async function onSearch(ev) {
           el('button', { type: 'button', class: 'link citation-source',
             onclick: () => openPassage(h.document_id, c.char_start, c.char_end, label) }, label),
           el('span', { class: 'muted' }, [c.source, c.heading_path].filter(Boolean).join(' · ')),
-          el('span', { class: 'score' }, `score ${h.score.toFixed(3)}`)),
+          el('span', { class: 'score' }, `score ${h.score.toFixed(3)}` +
+            (h.rerank_score !== undefined ? ` · rerank ${h.rerank_score.toFixed(2)}` : ''))),
         el('span', { class: 'snippet' }, h.snippet || h.text)));
     }
   } catch (e) {
@@ -304,6 +312,20 @@ async function onSearch(ev) {
     ol.replaceChildren();
     setStatus(`Search failed: ${e.message}`, true);
   }
+}
+
+// The search form's mode and reranking controls (built here so index.html stays as it is).
+function setupSearchOptions() {
+  const form = $('search-form');
+  const submit = form.querySelector('button[type=submit]');
+  form.insertBefore(el('label', { for: 'search-mode' }, 'Mode'), submit);
+  form.insertBefore(el('select', { id: 'search-mode', title: 'hybrid and vectors need a collection with an embedder' },
+    el('option', { value: 'bm25' }, 'keywords'),
+    el('option', { value: 'hybrid' }, 'hybrid'),
+    el('option', { value: 'dense' }, 'vectors')), submit);
+  form.insertBefore(el('label', { for: 'search-rerank' }, 'Rerank top'), submit);
+  form.insertBefore(el('input', { id: 'search-rerank', type: 'number', min: '0', max: '100', value: '0',
+    title: '0: off; needs a server started with --rerank' }), submit);
 }
 
 // ---- documents ----
@@ -540,6 +562,7 @@ function start() {
     t.addEventListener('click', () => showTab(t.id.replace('tab-', '')));
   }
   $('ask-form').addEventListener('submit', onAsk);
+  setupSearchOptions();
   $('search-form').addEventListener('submit', onSearch);
   $('documents-refresh').addEventListener('click', refreshDocuments);
   $('documents-prev').addEventListener('click', () => { state.docOffset = Math.max(0, state.docOffset - state.docLimit); refreshDocuments(); });

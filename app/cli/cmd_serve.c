@@ -4,7 +4,9 @@
  *
  * --generator SPECs are opened here once (frugal_generator is thread-safe) and lent to the
  * server, which attaches the list to every worker's and stream producer's handle; they are
- * freed after server_run returns, when no handle uses them any more.
+ * freed after server_run returns, when no handle uses them any more. --rerank DIR opens one
+ * cross-encoder the same way (a folder that is not one fails here, naming it) and the server
+ * attaches it to every handle; requests opt in with "rerank_top_n".
  *
  * --tls-cert/--tls-key are read and checked here (OpenSSL parses both and checks that the key
  * belongs to the certificate), so a wrong file fails at start with its name; the server gets
@@ -45,6 +47,8 @@ enum {
     OPT_BUDGET,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
+    OPT_RERANK,
+    OPT_RERANK_THREADS,
 };
 
 #define MAX_ROOTS 32
@@ -68,6 +72,8 @@ static const struct option serve_longopts[] = {
     {"budget", required_argument, NULL, OPT_BUDGET},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"rerank", required_argument, NULL, OPT_RERANK},
+    {"rerank-threads", required_argument, NULL, OPT_RERANK_THREADS},
     {NULL, 0, NULL, 0},
 };
 
@@ -173,6 +179,12 @@ void cmd_serve_help(FILE *out)
           STRINGIFY(FRUGAL_ASK_DEFAULT_THRESHOLD) ")\n"
           "  --budget N             token budget of the compressed generator context (default\n"
           "                         " STRINGIFY(FRUGAL_ASK_DEFAULT_BUDGET) ")\n"
+          "  --rerank DIR           a cross-encoder (a Hugging Face folder, as for `frugal search\n"
+          "                         --rerank`) that /v1/search, /v1/ask and chat completions\n"
+          "                         use when a request sets rerank_top_n; without one such\n"
+          "                         requests get 400\n"
+          "  --rerank-threads N     encoder threads per reranking batch (default 1); batches\n"
+          "                         of concurrent requests run one at a time\n"
           "  --tls-cert PEM         serve HTTPS with this certificate (chain) file; the address\n"
           "                         is then printed as 'https://HOST:PORT'. Needs --tls-key\n"
           "  --tls-key PEM          the certificate's private key (unencrypted PEM)\n"
@@ -204,6 +216,9 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
     const char *tls_cert = NULL;
     const char *tls_key = NULL;
     char *tls_pem[2] = {NULL, NULL}; /* cert, key */
+    const char *rerank_dir = NULL;
+    int rerank_threads = 1;
+    frugal_reranker *reranker = NULL;
     struct cli_parser p;
     int64_t v = 0;
     int c;
@@ -294,6 +309,14 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
         case OPT_TLS_KEY:
             tls_key = optarg;
             break;
+        case OPT_RERANK:
+            rerank_dir = optarg;
+            break;
+        case OPT_RERANK_THREADS:
+            if (!cli_parse_i64(optarg, 1, 256, &v))
+                rc = cli_usage(cli, "--rerank-threads wants 1 to 256, got '%s'", optarg);
+            rerank_threads = (int)v;
+            break;
         default:
             rc = cli_usage(cli, "unexpected option");
             break;
@@ -303,6 +326,14 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
         rc = cli_usage(cli, "unexpected argument '%s'", argv[optind]);
     if (rc == CLI_EXIT_OK && (tls_cert != NULL) != (tls_key != NULL))
         rc = cli_usage(cli, "--tls-cert and --tls-key go together");
+    if (rc == CLI_EXIT_OK && rerank_dir != NULL) {
+        frugal_status st = frugal_reranker_open(rerank_dir, rerank_threads, &reranker);
+        if (st != FRUGAL_OK)
+            rc = cli_error("--rerank %s: %s", rerank_dir,
+                           frugal_reranker_errmsg(reranker)[0] != '\0'
+                               ? frugal_reranker_errmsg(reranker)
+                               : frugal_strerror(st));
+    }
     if (rc == CLI_EXIT_OK && tls_cert != NULL) {
         rc = load_tls(tls_cert, tls_key, tls_pem);
         cfg.tls_cert_pem = tls_pem[0];
@@ -322,6 +353,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
         cfg.quiet = cli->quiet;
         cfg.generators = gens;
         cfg.n_generators = n_gens;
+        cfg.reranker = reranker;
         rc = server_run(&cfg) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     }
     for (size_t i = 0; i < n_roots; i++)
@@ -330,5 +362,6 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
     free(tls_pem[1]);
     for (size_t i = 0; i < n_gens; i++)
         frugal_generator_free(gens[i]);
+    frugal_reranker_free(reranker);
     return rc < 0 ? CLI_EXIT_OK : rc;
 }

@@ -5,7 +5,9 @@
  * frugal_ask answers; the reply is the answer object: text, span, route and the reason for it,
  * confidence, citations (source, heading path, character offsets of the cited sentence,
  * snippet, score), timings per stage, tokens and cost. Every answer sent is counted in the
- * metrics (metrics.c).
+ * metrics (metrics.c). "cache_similarity" sets the near-duplicate cache threshold of this
+ * request; "rerank_top_n" and "rerank_budget_ms" rerank the retrieved chunks with the server's
+ * cross-encoder before extraction, as for /v1/search (400 without serve --rerank).
  *
  * "stream": true answers with Server-Sent Events (api_stream.c runs frugal_ask on a producer
  * thread with an on_delta callback): `route` {route, reason, confidence} first, then `delta`
@@ -98,6 +100,10 @@ static void params_from(frugal_ask_params *params, const struct api_ask_req *req
         params->min_confidence = req->min_confidence;
     params->filters = req->filters;
     params->n_filters = req->n_filters;
+    if (req->cache_similarity > 0)
+        params->cache_similarity = req->cache_similarity;
+    params->rerank_top_n = req->rerank_top_n;
+    params->rerank_budget_ms = req->rerank_budget_ms;
 }
 
 /* ---- Streaming ---- */
@@ -195,7 +201,8 @@ void api_ask(struct request *rq, struct response *rs)
         return;
     }
     const char *collection = req.collection != NULL ? req.collection : "default";
-    if (!api_allow_collection(rq, rs, collection)) {
+    if (!api_allow_collection(rq, rs, collection) ||
+        !api_rerank_available(rq, rs, req.rerank_top_n)) {
         api_ask_req_release(&req);
         return;
     }

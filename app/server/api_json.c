@@ -160,6 +160,31 @@ static bool get_number(const cJSON *obj, const char *name, double min, double ma
     return true;
 }
 
+/* A whole-number field in [min, max]; absent leaves *out alone. */
+static bool get_whole(const cJSON *obj, const char *name, double min, double max, size_t *out,
+                      char *msg, size_t cap)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (v == NULL || cJSON_IsNull(v))
+        return true;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < min ||
+        v->valuedouble > max || v->valuedouble != floor(v->valuedouble))
+        return fail(msg, cap, "field '%s' must be a whole number from %g to %g", name, min, max);
+    *out = (size_t)v->valuedouble;
+    return true;
+}
+
+/* "rerank_top_n" (0..API_MAX_RERANK_TOP) and "rerank_budget_ms" (-1..API_MAX_RERANK_BUDGET_MS),
+ * shared by search, ask and chat completions; absent ones leave *top_n and *budget_ms alone. */
+#define API_MAX_RERANK_TOP 10000
+#define API_MAX_RERANK_BUDGET_MS 600000.0
+static bool get_rerank(const cJSON *obj, size_t *top_n, double *budget_ms, char *msg, size_t cap)
+{
+    return get_whole(obj, "rerank_top_n", 0, API_MAX_RERANK_TOP, top_n, msg, cap) &&
+           get_number(obj, "rerank_budget_ms", -1, API_MAX_RERANK_BUDGET_MS, budget_ms, msg,
+                      cap);
+}
+
 /* A string or an array of strings into a new array (1..API_MAX_LIST entries). */
 static bool get_strings(const cJSON *v, const char *name, char ***out, size_t *n_out, char *msg,
                         size_t cap)
@@ -278,6 +303,7 @@ bool api_parse_search(const char *body, size_t len, struct api_search_req *out, 
     memset(out, 0, sizeof *out);
     out->k = 10;
     out->mode = FRUGAL_SEARCH_BM25;
+    out->rerank_budget_ms = FRUGAL_SEARCH_DEFAULT_RERANK_BUDGET_MS;
     cJSON *root = parse_object(body, len, msg, cap);
     if (root == NULL)
         return false;
@@ -287,6 +313,7 @@ bool api_parse_search(const char *body, size_t len, struct api_search_req *out, 
               get_string(root, "collection", false, &out->collection, msg, cap) &&
               get_number(root, "k", 1, 10000, &k, msg, cap) &&
               get_string(root, "mode", false, &mode, msg, cap) &&
+              get_rerank(root, &out->rerank_top_n, &out->rerank_budget_ms, msg, cap) &&
               parse_filters(cJSON_GetObjectItemCaseSensitive(root, "filters"), &out->filters,
                             &out->n_filters, msg, cap);
     if (ok && k != floor(k))
@@ -297,8 +324,10 @@ bool api_parse_search(const char *body, size_t len, struct api_search_req *out, 
             out->mode = FRUGAL_SEARCH_BM25;
         else if (strcmp(mode, "dense") == 0)
             out->mode = FRUGAL_SEARCH_DENSE;
+        else if (strcmp(mode, "hybrid") == 0)
+            out->mode = FRUGAL_SEARCH_HYBRID;
         else
-            ok = fail(msg, cap, "field 'mode' must be \"bm25\" or \"dense\"");
+            ok = fail(msg, cap, "field 'mode' must be \"bm25\", \"dense\" or \"hybrid\"");
     }
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(root, "group_by_document");
     if (ok && g != NULL && !cJSON_IsNull(g)) {
@@ -350,6 +379,7 @@ bool api_parse_ask(const char *body, size_t len, struct api_ask_req *out, char *
     memset(out, 0, sizeof *out);
     out->mode = FRUGAL_ASK_AUTO;
     out->min_confidence = -1;
+    out->rerank_budget_ms = FRUGAL_SEARCH_DEFAULT_RERANK_BUDGET_MS;
     cJSON *root = parse_object(body, len, msg, cap);
     if (root == NULL)
         return false;
@@ -360,6 +390,8 @@ bool api_parse_ask(const char *body, size_t len, struct api_ask_req *out, char *
               get_number(root, "k", 1, 100, &k, msg, cap) &&
               get_number(root, "min_confidence", 0, 1, &out->min_confidence, msg, cap) &&
               get_string(root, "mode", false, &mode, msg, cap) &&
+              get_number(root, "cache_similarity", 0, 2, &out->cache_similarity, msg, cap) &&
+              get_rerank(root, &out->rerank_top_n, &out->rerank_budget_ms, msg, cap) &&
               parse_filters(cJSON_GetObjectItemCaseSensitive(root, "filters"), &out->filters,
                             &out->n_filters, msg, cap);
     if (ok && k != floor(k))
@@ -433,6 +465,7 @@ static char *message_text(const cJSON *content, char *msg, size_t cap)
 bool api_parse_chat(const char *body, size_t len, struct api_chat_req *out, char *msg, size_t cap)
 {
     memset(out, 0, sizeof *out);
+    out->rerank_budget_ms = FRUGAL_SEARCH_DEFAULT_RERANK_BUDGET_MS;
     cJSON *root = parse_object(body, len, msg, cap);
     if (root == NULL)
         return false;
@@ -441,7 +474,9 @@ bool api_parse_chat(const char *body, size_t len, struct api_chat_req *out, char
     bool ok = get_string(root, "model", true, &out->model, msg, cap) &&
               get_number(root, "max_tokens", 1, 1000000, &max_tokens, msg, cap) &&
               get_number(root, "max_completion_tokens", 1, 1000000, &max_tokens, msg, cap) &&
-              get_string(root, "mode", false, &mode, msg, cap);
+              get_string(root, "mode", false, &mode, msg, cap) &&
+              get_number(root, "cache_similarity", 0, 2, &out->cache_similarity, msg, cap) &&
+              get_rerank(root, &out->rerank_top_n, &out->rerank_budget_ms, msg, cap);
     out->mode = FRUGAL_ASK_AUTO;
     if (ok && mode != NULL)
         ok = parse_ask_mode(mode, &out->mode, msg, cap);

@@ -24,17 +24,21 @@ struct api_search_req {
     char *query;
     char *collection;          /* NULL = "default" */
     size_t k;                  /* default 10, 1..10000 */
-    frugal_search_mode mode;   /* "bm25" (default) or "dense" */
+    frugal_search_mode mode;   /* "bm25" (default), "dense" or "hybrid" */
     bool group_by_document;
     frugal_filter *filters;    /* (n_filters) keys and values owned */
     size_t n_filters;
+    size_t rerank_top_n;       /* 0..10000; 0 = no reranking (default) */
+    double rerank_budget_ms;   /* -1..600000 ms, < 0 no limit (default
+                                  FRUGAL_SEARCH_DEFAULT_RERANK_BUDGET_MS) */
 };
 bool api_parse_search(const char *body, size_t len, struct api_search_req *out, char *msg,
                       size_t msg_cap);
 void api_search_req_release(struct api_search_req *r);
 
 /* POST /v1/ask: {question, collection, k (1..100), mode "auto"|"extractive"|"generate",
- * min_confidence (0..1), filters, stream} */
+ * min_confidence (0..1), filters, stream, cache_similarity (0..2), rerank_top_n,
+ * rerank_budget_ms (as for search)} */
 struct api_ask_req {
     char *question;
     char *collection;          /* NULL = "default" */
@@ -44,14 +48,18 @@ struct api_ask_req {
     bool stream;
     frugal_filter *filters;    /* (n_filters) keys and values owned */
     size_t n_filters;
+    double cache_similarity;   /* 0: the library's default; > 1: exact repeats only */
+    size_t rerank_top_n;       /* as api_search_req */
+    double rerank_budget_ms;
 };
 bool api_parse_ask(const char *body, size_t len, struct api_ask_req *out, char *msg,
                    size_t msg_cap);
 void api_ask_req_release(struct api_ask_req *r);
 
 /* POST /v1/chat/completions (OpenAI): {"model": "...", "messages": [{"role", "content"}, ...],
- * "stream": bool, "max_tokens"/"max_completion_tokens": n, and frugal's own "mode" as for
- * /v1/ask}; other OpenAI fields are ignored. content is a string or an array of parts whose
+ * "stream": bool, "max_tokens"/"max_completion_tokens": n, and frugal's own "mode",
+ * "cache_similarity", "rerank_top_n" and "rerank_budget_ms" as for /v1/ask}; other OpenAI
+ * fields are ignored. content is a string or an array of parts whose
  * {"type": "text", "text"} parts are joined. */
 struct api_chat_req {
     char *model;
@@ -59,6 +67,9 @@ struct api_chat_req {
     bool stream;
     int max_tokens;        /* 0 = the library's default */
     frugal_ask_mode mode;  /* default FRUGAL_ASK_AUTO */
+    double cache_similarity; /* as api_ask_req */
+    size_t rerank_top_n;
+    double rerank_budget_ms;
 };
 bool api_parse_chat(const char *body, size_t len, struct api_chat_req *out, char *msg,
                     size_t msg_cap);

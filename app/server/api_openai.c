@@ -18,7 +18,8 @@
  * tokens, or the extractive answer as one delta), the sources list as a last content delta, a
  * final chunk with finish_reason "stop" that also carries "sources" and "usage", and
  * "data: [DONE]". Generation parameters other than max_tokens are ignored; frugal's own
- * "mode" field ("auto", "extractive", "generate") overrides the router as on /v1/ask. With
+ * "mode" field ("auto", "extractive", "generate") overrides the router as on /v1/ask, and its
+ * "cache_similarity", "rerank_top_n" and "rerank_budget_ms" work as on /v1/ask too. With
  * `frugal serve --generator`, a generated answer streams its tokens as content deltas as the
  * generator produces them.
  *
@@ -229,6 +230,10 @@ static void chat_params(frugal_ask_params *params, const struct api_chat_req *re
     params->collection = chat_collection(req->model);
     params->max_tokens = req->max_tokens;
     params->mode = req->mode;
+    if (req->cache_similarity > 0)
+        params->cache_similarity = req->cache_similarity;
+    params->rerank_top_n = req->rerank_top_n;
+    params->rerank_budget_ms = req->rerank_budget_ms;
 }
 
 /* ---- Streaming ---- */
@@ -347,6 +352,7 @@ void api_chat_completions(struct request *rq, struct response *rs)
     frugal_collection_info *list = NULL;
     size_t n = 0, i = 0;
     if (!api_allow_collection(rq, rs, collection) ||
+        !api_rerank_available(rq, rs, req.rerank_top_n) ||
         !api_collection_lookup(rq, rs, collection, &list, &n, &i)) {
         api_chat_req_release(&req);
         return;

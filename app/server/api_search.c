@@ -6,6 +6,13 @@
  * a citation: source, title, heading path and the chunk's character offsets in the document's
  * extracted text (code points, end exclusive), so a client can show the passage in place.
  *
+ * "mode": "hybrid" fuses BM25 and dense retrieval (the collection needs an embedder); the reply
+ * then says how far the two sides agreed ("agreement", null in the other modes).
+ * "rerank_top_n" reorders the top hits with the server's cross-encoder (serve --rerank) within
+ * "rerank_budget_ms"; the reply always carries "reranked" (how many were, 0 when not asked)
+ * and "rerank_note" (why fewer than asked, else null), and each reranked hit its
+ * "rerank_score". Asking to rerank on a server without a reranker is a 400.
+ *
  * Threading: runs on a worker thread with that thread's handle; no state of its own.
  */
 #include "api_json.h"
@@ -34,7 +41,8 @@ void api_search(struct request *rq, struct response *rs)
         return;
     }
     const char *collection = req.collection != NULL ? req.collection : "default";
-    if (!api_allow_collection(rq, rs, collection)) {
+    if (!api_allow_collection(rq, rs, collection) ||
+        !api_rerank_available(rq, rs, req.rerank_top_n)) {
         api_search_req_release(&req);
         return;
     }
@@ -46,6 +54,8 @@ void api_search(struct request *rq, struct response *rs)
     params.filters = req.filters;
     params.n_filters = req.n_filters;
     params.group_by_document = req.group_by_document;
+    params.rerank_top_n = req.rerank_top_n;
+    params.rerank_budget_ms = req.rerank_budget_ms;
     frugal_results *res = NULL;
     frugal_status st = frugal_search(rq->db, req.query, &params, &res);
     if (st != FRUGAL_OK) {
@@ -58,12 +68,20 @@ void api_search(struct request *rq, struct response *rs)
     cJSON_AddStringToObject(root, "collection", collection);
     cJSON_AddStringToObject(root, "mode", mode_name(req.mode));
     cJSON_AddNumberToObject(root, "took_ms", res->elapsed_ms);
+    if (req.mode == FRUGAL_SEARCH_HYBRID && res->agreement >= 0)
+        cJSON_AddNumberToObject(root, "agreement", res->agreement);
+    else
+        cJSON_AddNullToObject(root, "agreement");
+    cJSON_AddNumberToObject(root, "reranked", (double)res->reranked);
+    cJSON_AddItemToObject(root, "rerank_note", api_string_or_null(res->rerank_note));
     cJSON *hits = cJSON_AddArrayToObject(root, "hits");
     for (size_t i = 0; i < res->n_hits; i++) {
         const frugal_hit *h = &res->hits[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "rank", (double)(i + 1));
         cJSON_AddNumberToObject(o, "score", h->score);
+        if (i < res->reranked)
+            cJSON_AddNumberToObject(o, "rerank_score", h->rerank_score);
         cJSON_AddNumberToObject(o, "chunk_id", (double)h->chunk_id);
         cJSON_AddNumberToObject(o, "document_id", (double)h->document_id);
         cJSON_AddStringToObject(o, "text", h->text != NULL ? h->text : "");

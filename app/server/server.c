@@ -26,8 +26,9 @@
  *
  * Threading: the library's handles are single-threaded, so each worker thread opens its own
  * frugal_db on first use (thread-local), registered in `dbs` (under dbs_lock) to be closed at
- * shutdown; SQLite WAL lets them read beside one writer. The generators (--generator) are
- * shared by every handle: they are thread-safe. Metrics (metrics.c) have their own lock; the
+ * shutdown; SQLite WAL lets them read beside one writer. The generators (--generator) and the
+ * reranker (--rerank) are shared by every handle: they are thread-safe (the reranker runs one
+ * batch at a time). Metrics (metrics.c) have their own lock; the
  * in-flight and request counters are atomics.
  */
 #include <arpa/inet.h>
@@ -124,6 +125,14 @@ frugal_db *server_open_db(const struct server_config *cfg)
         if (st != FRUGAL_OK) {
             fprintf(stderr, "frugal serve: cannot attach the generators: %s\n",
                     frugal_errmsg(db));
+            frugal_close(db);
+            return NULL;
+        }
+    }
+    if (cfg->reranker != NULL) {
+        st = frugal_use_reranker(db, cfg->reranker);
+        if (st != FRUGAL_OK) {
+            fprintf(stderr, "frugal serve: cannot attach the reranker: %s\n", frugal_errmsg(db));
             frugal_close(db);
             return NULL;
         }
@@ -262,6 +271,16 @@ bool api_allow_collection(struct request *rq, struct response *rs, const char *n
     if (rq->has_key && frugal_key_allows(&rq->key, name))
         return true;
     api_reply_error(rs, 403, "forbidden", "this key may not use collection '%s'", name);
+    return false;
+}
+
+bool api_rerank_available(struct request *rq, struct response *rs, size_t rerank_top_n)
+{
+    if (rerank_top_n == 0 || rq->cfg->reranker != NULL)
+        return true;
+    api_reply_error(rs, 400, "invalid_request",
+                    "rerank_top_n needs a reranker, and this server has none (start it with "
+                    "`frugal serve --rerank MODEL_DIR`)");
     return false;
 }
 

@@ -43,6 +43,9 @@ struct server_config {
      * the caller of server_run; frugal_generator is thread-safe); none: answers are extractive */
     frugal_generator *const *generators;
     size_t n_generators;
+    /* the cross-encoder every handle reranks with (borrowed, like the generators: owned by the
+     * caller of server_run, thread-safe); NULL: requests asking for reranking get 400 */
+    frugal_reranker *reranker;
     double min_confidence;          /* answers' default CPU threshold; < 0: the library's */
     size_t context_budget_tokens;   /* answers' default context budget; 0: the library's */
 };
@@ -51,8 +54,9 @@ struct server_config {
  * (1 when it could not start, with a message on stderr). */
 int server_run(const struct server_config *cfg);
 
-/* Opens a handle on cfg->db_path with cfg's generators attached (every worker and stream
- * producer uses one); NULL after a message on stderr when it cannot. Close with frugal_close. */
+/* Opens a handle on cfg->db_path with cfg's generators and reranker attached (every worker and
+ * stream producer uses one); NULL after a message on stderr when it cannot. Close with
+ * frugal_close. */
 frugal_db *server_open_db(const struct server_config *cfg);
 /* frugal_ask_default_params with the server's defaults (--threshold, --budget) applied. */
 void server_ask_defaults(const struct server_config *cfg, frugal_ask_params *params);
@@ -110,6 +114,9 @@ const char *api_query_arg(const struct request *rq, const char *name);
 const char *api_header(const struct request *rq, const char *name);
 /* false after replying 403 when the key may not use collection `name`. */
 bool api_allow_collection(struct request *rq, struct response *rs, const char *name);
+/* false after replying 400 when a request asks to rerank rerank_top_n > 0 hits and the server
+ * has no reranker (serve --rerank). */
+bool api_rerank_available(struct request *rq, struct response *rs, size_t rerank_top_n);
 /* Whether the caller's role is at least `role`. */
 bool api_has_role(const struct request *rq, frugal_key_role role);
 /* A cJSON string or null. */

@@ -18,7 +18,8 @@
  *  - dense_search ranks by cosine similarity (score = 1 - cosine distance, higher is better,
  *    ties as the index gives them), applies filters as an allowed-id set during the search,
  *    supports group_by_document (best chunk per document, by over-fetching), then fills the hits
- *    with store_hits_fill (rows, and FTS5 snippets of the query's terms where they occur).
+ *    with store_hits_fill (rows, and snippets of the query's terms where they occur, computed
+ *    from each hit's text with the collection's analyzer by src/store/snippet.c).
  *
  * Threading: a dense_index may be shared by threads that each use their own struct store:
  * searches hold its lock shared, the catch-up step holds it exclusively.

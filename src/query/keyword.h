@@ -16,7 +16,7 @@
  *    prunes the log.
  *  - keyword_search ranks exactly as store_search with FTS5 and frugal_bm25 (same scores, ties by
  *    chunk id; group_by_document: best chunk per document, exactly), then fills the hits with
- *    store_hits_fill (rows and FTS5 snippets).
+ *    store_hits_fill (rows, and snippets computed from each hit's text by src/store/snippet.c).
  *
  * Threading: a keyword_index may be shared by threads that each use their own struct store:
  * searches hold its lock shared, the catch-up step (the only writer) holds it exclusively.

@@ -14,6 +14,8 @@
 # extractive answers flagged "generator unavailable" while the server keeps serving, and
 # /metrics parsed as Prometheus text (routes taken, stage histograms, cache, tokens, cost,
 # generator health).
+# Then hybrid search and cross-encoder reranking with a third server (serve --rerank; rerank.sh)
+# and HTTPS (tls.sh).
 # Also runs check_openapi.sh (every route in app/server/server.c is in docs/openapi.yaml).
 # Prints "ok N - what" / "not ok N - what" and ends with "N passed, M failed"; exit 1 on any
 # failure (the folder is then kept).
@@ -213,6 +215,17 @@ expect 201 "admin creates a key over HTTP"
 NEWKEY=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"])' "$T/body")
 req "$NEWKEY" POST /v1/search -d '{"query":"marmalade","collection":"beta"}'
 check "the new key searches beta" jq_ok 'len(d["hits"]) == 1'
+# Every worker has checked keys by now (its key statements are prepared and cached): a key
+# revoked from another process must be refused at once by all of them.
+LATE=$("$FRUGAL_BIN" --db "$DB" keys create --role reader -c beta 2>/dev/null)
+for _ in 1 2 3 4; do req "$LATE" GET /v1/collections/beta; done
+expect 200 "a key created while the server runs works at once"
+late_id=$("$FRUGAL_BIN" --db "$DB" keys list --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["keys"][-1]["id"])')
+"$FRUGAL_BIN" --db "$DB" keys revoke "$late_id"
+late_codes=
+for _ in 1 2 3 4; do req "$LATE" GET /v1/collections/beta; late_codes="$late_codes$CODE "; done
+check "a key revoked while the server runs is refused by every worker at once (401)" \
+    test "$late_codes" = "401 401 401 401 "
 
 # ---- delete ----
 req "$WRITER_A" DELETE "/v1/collections/alpha/documents/$DOC"
@@ -359,6 +372,20 @@ else
 fi
 req "$READER_A" POST /v1/ask -d '{"question":["x"]}'
 expect 400 "/v1/ask with a wrong type -> 400"
+req "$READER_A" POST /v1/search -d '{"query":"icy comets","collection":"alpha","rerank_top_n":3}'
+check "search with rerank_top_n on a server without --rerank -> 400 saying so" \
+    sh -c "test $CODE = 400 && grep -q -- '--rerank MODEL_DIR' '$T/body'"
+req "$READER_A" POST /v1/ask -d '{"question":"What are comets?","collection":"alpha","rerank_top_n":3}'
+expect 400 "/v1/ask with rerank_top_n on a server without --rerank -> 400"
+sse "$READER_A" /v1/ask '{"question":"What are comets?","collection":"alpha","rerank_top_n":3,"stream":true}'
+expect 400 "a streamed /v1/ask with rerank_top_n without --rerank -> 400 (JSON, before any event)"
+req "$READER_A" POST /v1/chat/completions -d '{"model":"alpha","rerank_top_n":3,"messages":[{"role":"user","content":"What are comets?"}]}'
+expect 400 "/v1/chat/completions with rerank_top_n without --rerank -> 400"
+req "$READER_A" POST /v1/search -d '{"query":"icy comets","collection":"alpha","rerank_top_n":0}'
+check "rerank_top_n 0 (off) is fine without --rerank: reranked 0" jq_ok 'd["reranked"] == 0 and d["hits"]'
+req "$READER_A" POST /v1/search -d '{"query":"icy comets","collection":"alpha","mode":"hybrid"}'
+check "hybrid search on a collection without an embedder -> 400 saying why" \
+    sh -c "test $CODE = 400 && grep -q 'embedder' '$T/body'"
 req "" GET /healthz
 expect 200 "the server keeps serving after bad input"
 req "$READER_A" POST /v1/search -d '{"query":"icy comets","collection":"alpha"}'
@@ -565,6 +592,7 @@ wait "$PID" || rc=$?
 PID=
 check "the server with a generator stops cleanly on SIGTERM" test "$rc" = 0
 
+. "$here/rerank.sh" # hybrid search and reranking with serve --rerank
 . "$here/tls.sh" # HTTPS with --tls-cert/--tls-key
 
 # ---- the OpenAPI file documents every route ----
