@@ -572,7 +572,7 @@ typedef enum frugal_ask_mode {
     FRUGAL_ASK_EXTRACTIVE = 1, /* always the extractive answer */
     FRUGAL_ASK_GENERATE = 2,   /* always a generator (FRUGAL_EUNSUPPORTED when none is
                                   attached); falls back to the extractive answer when every
-                                  generator fails */
+                                  generator fails or a budget is spent */
 } frugal_ask_mode;
 
 /* The router (mode AUTO): (1) a fresh cached generated answer for the same normalized question
@@ -582,10 +582,11 @@ typedef enum frugal_ask_mode {
  * or multi-part questions, and by 0.05 when the collection has an embedder and BM25 and dense
  * retrieval disagree: frugal_results.agreement < 0.5; retrieval is hybrid then), or when no
  * generator can take the question: none attached, every circuit open, every generator at its
- * capacity, or the collection's budget would be exceeded; the reason then starts
- * "generator unavailable: "; (3) otherwise the attached generators in order (failover) with
- * the compressed context as numbered sources; their [n] citations are checked
- * (numbers pointing at no source are removed) and mapped to chunks. When generation fails the
+ * capacity, or the collection's or key's budget would be exceeded (Budgets, below); the
+ * reason then starts "generator unavailable: " (a spent budget also binds mode GENERATE);
+ * (3) otherwise the attached generators in order (failover) with the compressed context as
+ * numbered sources; their [n] citations are checked (numbers pointing at no source are
+ * removed) and mapped to chunks. When generation fails the
  * extractive answer is returned with a reason starting "generator unavailable: ". Generated
  * answers are cached (SQLite, schema 5) and dropped when a document they used changes or goes,
  * after a TTL of 7 days, or least recently used past 10,000 entries per collection. */
@@ -626,6 +627,9 @@ typedef struct frugal_ask_params {
                                       k kept (0 = off, default) */
     double rerank_budget_ms;       /* as frugal_search_params (default
                                       FRUGAL_SEARCH_DEFAULT_RERANK_BUDGET_MS) */
+    int64_t api_key_id;            /* the API key asking (frugal_key_info.id): its budget
+                                      applies besides the collection's (Budgets); 0 = none
+                                      (default) */
 } frugal_ask_params;
 void frugal_ask_default_params(frugal_ask_params *params);
 
@@ -745,9 +749,64 @@ void frugal_generator_get_health(frugal_generator *gen, frugal_generator_health 
  * with the line in frugal_errmsg when it is malformed). */
 frugal_status frugal_use_generators(frugal_db *db, frugal_generator *const *gens, size_t n);
 
-/* Limits what generated answers of `collection` may cost through this handle (in the price
- * table's currency); the router answers extractively once the next generation would pass it.
- * amount < 0 removes the limit. Kept in memory, per handle. */
+/* ---- Budgets ------------------------------------------------------------------------------- */
+
+/* Limits on what generated answers may cost, in the price table's currency ($FRUGAL_PRICES):
+ * per collection, and per API key (the key frugal_ask_params.api_key_id names). Budgets live in
+ * the database (schema 6, table budgets), so every handle, thread and process on it sees the
+ * same figures, and they survive restarts. Before generating, frugal_ask reads what is left of
+ * every budget that applies and answers extractively when a budget is spent (spent >= limit)
+ * or left is below the estimated cost of one generation (the context's tokens plus max_tokens
+ * at the first generator's prices); the reason then reads "generator unavailable: budget of
+ * collection 'C' exhausted (spent S of L, ...)" or "... budget of key N exhausted ...". After a
+ * generated answer, its generator cost (tokens at the price table; CPU time is not charged) is
+ * added to each of them in one atomic UPDATE. Concurrent askers can overshoot a limit by at
+ * most the generations already in flight when it ran out. Cached answers cost nothing.
+ * Budget writes do not move the database generation (derived indexes do not catch up). */
+typedef enum frugal_budget_scope {
+    FRUGAL_BUDGET_COLLECTION = 0, /* answers from one collection */
+    FRUGAL_BUDGET_KEY = 1,        /* answers asked with one API key (frugal_key_create's id) */
+} frugal_budget_scope;
+
+typedef enum frugal_budget_period {
+    FRUGAL_BUDGET_LIFETIME = 0, /* spent only grows (until reset) */
+    FRUGAL_BUDGET_DAILY = 1,    /* spent starts again from 0 at 00:00 UTC */
+    FRUGAL_BUDGET_MONTHLY = 2,  /* ... on the 1st of each month, 00:00 UTC */
+} frugal_budget_period;
+
+typedef struct frugal_budget {
+    frugal_budget_scope scope;
+    char collection[129];     /* scope COLLECTION: its name; else "" */
+    int64_t key_id;           /* scope KEY: the key's id; else 0 */
+    frugal_budget_period period;
+    double limit;             /* what the period may cost */
+    double spent;             /* spent in the current period */
+    double left;              /* limit - spent; negative once overspent */
+    int64_t period_start;     /* seconds since the epoch: start of the current period (lifetime:
+                                 when the budget was set or reset) */
+    int64_t updated_at;       /* last set or charge */
+} frugal_budget;
+
+/* Sets the budget of one collection (scope COLLECTION, collection required: 1 to 128 of
+ * [A-Za-z0-9_.-]; it need not exist yet) or one key (scope KEY, key_id of an existing key, else
+ * FRUGAL_ENOTFOUND) to `limit` (>= 0, finite) per `period`. Changing the limit keeps what was
+ * spent, unless reset_spent is true or the period changes. */
+frugal_status frugal_budget_set(frugal_db *db, frugal_budget_scope scope, const char *collection,
+                                int64_t key_id, double limit, frugal_budget_period period,
+                                bool reset_spent);
+/* Removes a budget; FRUGAL_ENOTFOUND when there is none. */
+frugal_status frugal_budget_clear(frugal_db *db, frugal_budget_scope scope,
+                                  const char *collection, int64_t key_id);
+/* The budget as of now (a daily or monthly one whose period has passed reads spent 0);
+ * FRUGAL_ENOTFOUND when there is none. */
+frugal_status frugal_budget_get(frugal_db *db, frugal_budget_scope scope, const char *collection,
+                                int64_t key_id, frugal_budget *out);
+/* Every budget (collections by name, then keys by id); *out owned, frugal_free it. */
+frugal_status frugal_budget_list(frugal_db *db, frugal_budget **out, size_t *n_out);
+
+/* The budget of `collection` (NULL or "" = "default"): frugal_budget_set with scope COLLECTION,
+ * period LIFETIME, spent kept; amount < 0 removes it (no error when there is none). Since schema
+ * 6 it is stored in the database (before, it was kept in memory per handle). */
 frugal_status frugal_set_budget(frugal_db *db, const char *collection, double amount);
 
 /* ---- SQuAD evaluation of the answers ---------------------------------------------------------- */

@@ -69,7 +69,7 @@ struct frugal_db {
     struct err err;   /* the last failure, for frugal_errmsg */
     char *path;       /* owned: the database file, for the BM25 index files beside it */
     bool read_only;
-    struct answer_state *answer;  /* owned; generators, prices, budgets (src/answer/ask.c) */
+    struct answer_state *answer;  /* owned; generators, prices, cache settings (src/answer/ask.c) */
     frugal_reranker *reranker;    /* borrowed (frugal_use_reranker); NULL: none */
     struct query_memo {           /* the last query embedded: frugal_ask embeds its question
                                      for the cache, then frugal_search would again */

@@ -23,8 +23,9 @@ struct err;
 struct store *db_store(frugal_db *db);
 struct err *db_err(frugal_db *db);
 
-/* src/answer/ask.c: the answer subsystem's per-handle state (generators, prices, budgets),
- * created on first use; frugal_close frees it. */
+/* src/answer/ask.c: the answer subsystem's per-handle state (generators, prices, cache
+ * settings), created on first use; frugal_close frees it. Budgets are not per handle: they live
+ * in the store (src/store/store_budget.c, src/frugal_budget.c). */
 struct answer_state;
 struct answer_state **db_answer_state(frugal_db *db);
 void answer_state_free(struct answer_state *s);

@@ -23,6 +23,9 @@ int cmd_rerank(struct cli *cli, int argc, char **argv);
 void cmd_rerank_help(FILE *out);
 int cmd_glove_convert(struct cli *cli, int argc, char **argv);
 void cmd_glove_convert_help(FILE *out);
+/* cmd_budget.c: cost limits of generated answers */
+int cmd_budget(struct cli *cli, int argc, char **argv);
+void cmd_budget_help(FILE *out);
 
 static const struct cli_verb verbs[] = {
     {"init", "give a collection an embedder for dense search", cmd_init, cmd_init_help},
@@ -45,6 +48,8 @@ static const struct cli_verb verbs[] = {
     {"serve", "serve the HTTP API (REST, OpenAI-compatible, metrics)", cmd_serve,
      cmd_serve_help},
     {"keys", "create, list or revoke API keys for `frugal serve`", cmd_keys, cmd_keys_help},
+    {"budget", "set, list or clear what generated answers may cost", cmd_budget,
+     cmd_budget_help},
     /* hidden (no summary): run by scripts/setup --glove */
     {"glove-convert", NULL, cmd_glove_convert, cmd_glove_convert_help},
 };

@@ -17,14 +17,22 @@
  * How: a layer above src/frugal.c, like src/eval: it uses the public API (frugal_search,
  * frugal_collection_list for the collection's analyzer) and sets the handle's error through
  * frugal_internal.h, where it also finds its per-handle state (struct answer_state: the
- * generator list, the price table, the budgets). Timings use CLOCK_MONOTONIC, the CPU cost
- * CLOCK_THREAD_CPUTIME_ID.
+ * generator list, the price table, the cache settings). Timings use CLOCK_MONOTONIC, the CPU
+ * cost CLOCK_THREAD_CPUTIME_ID.
+ *
+ * Budgets (frugal.h, Budgets) live in the store (store_budget.c), not on the handle: before
+ * routing, the collection's budget and, when params name an API key, the key's are read as of
+ * now; the one with the least left goes to the router (router.h), which names it in the reason
+ * when it rules generation out. After a generated answer whose generator cost is known and
+ * non-zero, that cost is charged to both, each in one atomic UPDATE; a charge that fails (a
+ * read-only handle, a busy database past the timeout) costs the record, not the answer.
  *
  * Why here and not in frugal.c: the answer path is its own subsystem; frugal.c stays the thin
  * API over storage and search.
  *
  * Threading: as every call on a frugal_db, one thread per handle. The generators themselves
- * are thread-safe and may be shared by several handles; the budgets are per handle.
+ * are thread-safe and may be shared by several handles; budgets are shared by every handle on
+ * the database through SQLite.
  */
 #include "answer/ask.h"
 
@@ -46,22 +54,13 @@
 #define ASK_WHOLE_CHUNKS 5
 #define ASK_MAX_SUPPORT 2
 #define ASK_MAX_GENERATORS 8
-#define ASK_MAX_BUDGETS 64
 #define ASK_DEFAULT_MAX_TOKENS 512
 #define ASK_PROMPT_OVERHEAD 150 /* tokens of instructions around the sources (estimate) */
-
-struct ask_budget {
-    char name[129];  /* collection */
-    double limit;
-    double spent;
-};
 
 struct answer_state {
     struct generator *gens[ASK_MAX_GENERATORS]; /* borrowed from frugal_generator handles */
     size_t n_gens;
     struct cost_table *prices;                  /* owned; NULL = nothing priced */
-    struct ask_budget budgets[ASK_MAX_BUDGETS];
-    size_t n_budgets;
     struct cache_opts cache;
 };
 
@@ -249,42 +248,6 @@ frugal_status frugal_use_generators(frugal_db *db, frugal_generator *const *gens
     s->n_gens = n;
     frugal_free(s->prices);
     s->prices = t;
-    return FRUGAL_OK;
-}
-
-static struct ask_budget *budget_of(struct answer_state *s, const char *collection)
-{
-    for (size_t i = 0; s != NULL && i < s->n_budgets; i++)
-        if (strcmp(s->budgets[i].name, collection) == 0)
-            return &s->budgets[i];
-    return NULL;
-}
-
-frugal_status frugal_set_budget(frugal_db *db, const char *collection, double amount)
-{
-    if (db == NULL)
-        return FRUGAL_EINVAL;
-    if (collection == NULL || collection[0] == '\0')
-        collection = "default";
-    if (strlen(collection) > 128)
-        return fail(db, FRUGAL_EINVAL, "collection name too long");
-    struct answer_state *s = state_of(db, true);
-    if (s == NULL)
-        return fail(db, FRUGAL_ENOMEM, "out of memory");
-    struct ask_budget *b = budget_of(s, collection);
-    if (amount < 0.0) {
-        if (b != NULL)
-            *b = s->budgets[--s->n_budgets];
-        return FRUGAL_OK;
-    }
-    if (b == NULL) {
-        if (s->n_budgets == ASK_MAX_BUDGETS)
-            return fail(db, FRUGAL_EINVAL, "at most 64 budgets per handle");
-        b = &s->budgets[s->n_budgets++];
-        memset(b, 0, sizeof *b);
-        snprintf(b->name, sizeof b->name, "%s", collection);
-    }
-    b->limit = amount;
     return FRUGAL_OK;
 }
 
@@ -477,6 +440,63 @@ static double estimated_cost(const struct answer_state *s, const frugal_answer *
     return r.generator;
 }
 
+/* The key's store target ("" when params name no key). */
+static void key_target(const frugal_ask_params *p, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (p->api_key_id > 0)
+        snprintf(out, cap, "%lld", (long long)p->api_key_id);
+}
+
+/* Fills ri's budget fields with the budget that has the least left of the collection's and the
+ * key's (none when neither exists, or they cannot be read now); name receives how the reason
+ * names it. */
+static void budget_input(frugal_db *db, const frugal_ask_params *p, struct router_inputs *ri,
+                         char *name, size_t cap)
+{
+    char key[32];
+    struct store_budget_row row;
+    struct err e;
+    int64_t now = (int64_t)time(NULL);
+    key_target(p, key, sizeof key);
+    const char *targets[2] = {p->collection, key};
+    for (int i = 0; i < 2; i++) {
+        err_clear(&e);
+        if (targets[i][0] == '\0' ||
+            store_budget_get(db_store(db), (frugal_budget_scope)i, targets[i], now, &row, &e) !=
+                FRUGAL_OK)
+            continue;
+        double left = row.amount - row.spent;
+        if (ri->has_budget && left >= ri->budget_left)
+            continue;
+        ri->has_budget = true;
+        ri->budget_left = left;
+        ri->budget_limit = row.amount;
+        ri->budget_spent = row.spent;
+        if (i == FRUGAL_BUDGET_COLLECTION)
+            snprintf(name, cap, "collection '%s'", row.target);
+        else
+            snprintf(name, cap, "key %s", row.target);
+        ri->budget_name = name;
+    }
+}
+
+/* Adds a generated answer's cost to the budgets that apply (frugal.h, Budgets). */
+static void budget_charge(frugal_db *db, const frugal_ask_params *p, double cost)
+{
+    char key[32];
+    struct err e;
+    int64_t now = (int64_t)time(NULL);
+    if (!(cost > 0.0))
+        return;
+    key_target(p, key, sizeof key);
+    err_clear(&e);
+    (void)store_budget_charge(db_store(db), FRUGAL_BUDGET_COLLECTION, p->collection, cost, now,
+                              &e);
+    if (key[0] != '\0')
+        (void)store_budget_charge(db_store(db), FRUGAL_BUDGET_KEY, key, cost, now, &e);
+}
+
 /* Routes (router.h) and, on the generate route, generates; sets a->reason. */
 static frugal_status route(frugal_db *db, const struct gen_input *in, bool answered,
                            frugal_answer *a)
@@ -502,9 +522,9 @@ static frugal_status route(frugal_db *db, const struct gen_input *in, bool answe
     }
     ri.health = health;
     ri.names = names;
-    const struct ask_budget *b = budget_of(s, in->p->collection);
-    ri.has_budget = b != NULL;
-    ri.budget_left = b != NULL ? b->limit - b->spent : 0.0;
+    char budget_name[160];
+    if (ri.n_generators > 0 && ri.mode != FRUGAL_ASK_EXTRACTIVE) /* else no budget can matter */
+        budget_input(db, in->p, &ri, budget_name, sizeof budget_name);
     ri.estimated_cost = estimated_cost(s, a, in->p);
     struct router_config rc_cfg;
     router_default_config(&rc_cfg);
@@ -751,9 +771,8 @@ frugal_status answer_ask(frugal_db *db, struct xans *x, const char *question,
                      (uint32_t)a->prompt_tokens, (uint32_t)a->completion_tokens, a->cost_cpu_ms,
                      &cr);
         a->cost_usd = cr.total;
-        struct ask_budget *b = budget_of(state, p.collection);
-        if (b != NULL)
-            b->spent += cr.generator;
+        if (generated)
+            budget_charge(db, &p, cr.generator);
     }
     if (use_cache && strcmp(a->route, "generate") == 0) {
         struct timespec t2;

@@ -8,6 +8,8 @@
  * comes from the health snapshots (gen_health) the caller passes: a generator is usable when
  * its circuit is not open, it is under its capacity (when one is configured) and its recent
  * p95 latency is within max_p95_ms. The first reason that rules generation out is reported.
+ * A budget (read from the store by the caller, ask.c) rules it out when nothing is left or less
+ * than the estimated cost of one generation; it binds a caller's GENERATE override too.
  *
  * Why pure: the policy is the part most worth testing and tuning; with no I/O it is tested on
  * synthetic inputs and reused by the benchmarks.
@@ -121,6 +123,21 @@ bool router_question_complex(const struct router_question *q)
     return q->comparison || q->explanation || q->multi_part;
 }
 
+/* Whether the budget rules a generation out (nothing left, or less than one costs); why[]. */
+static bool budget_exhausted(const struct router_inputs *in, char *why, size_t cap)
+{
+    if (!in->has_budget || (in->budget_left > 0.0 && in->budget_left >= in->estimated_cost))
+        return false;
+    if (in->budget_name != NULL)
+        snprintf(why, cap, "budget of %.64s exhausted (spent %.4g of %.4g, a generation costs "
+                 "about %.4g)",
+                 in->budget_name, in->budget_spent, in->budget_limit, in->estimated_cost);
+    else
+        snprintf(why, cap, "budget exhausted (%.4g left, a generation costs about %.4g)",
+                 in->budget_left, in->estimated_cost);
+    return true;
+}
+
 /* Why no generator can take the question now, into why[]; false when one can. */
 static bool unavailable(const struct router_config *c, const struct router_inputs *in,
                         char *why, size_t cap)
@@ -129,11 +146,8 @@ static bool unavailable(const struct router_config *c, const struct router_input
         snprintf(why, cap, "no generator configured");
         return true;
     }
-    if (in->has_budget && in->budget_left < in->estimated_cost) {
-        snprintf(why, cap, "budget exhausted (%.4f left, a generation costs about %.4f)",
-                 in->budget_left, in->estimated_cost);
+    if (budget_exhausted(in, why, cap))
         return true;
-    }
     const char *first_reason = NULL;
     size_t first = 0;
     for (size_t i = 0; i < in->n_generators; i++) {
@@ -203,6 +217,13 @@ void router_decide(const struct router_config *config, const struct router_input
         snprintf(out->reason, sizeof out->reason, "nothing retrieved for the question");
         return;
     }
+    char why[192];
+    if (in->mode == FRUGAL_ASK_GENERATE && budget_exhausted(in, why, sizeof why)) {
+        snprintf(out->reason, sizeof out->reason,
+                 "generator unavailable: %s (generation requested, confidence %.2f)", why,
+                 in->confidence);
+        return;
+    }
     if (in->mode == FRUGAL_ASK_GENERATE) {
         out->route = ROUTER_GENERATE;
         snprintf(out->reason, sizeof out->reason,
@@ -214,7 +235,6 @@ void router_decide(const struct router_config *config, const struct router_input
                  in->confidence, t, extra);
         return;
     }
-    char why[160];
     if (unavailable(config, in, why, sizeof why)) {
         snprintf(out->reason, sizeof out->reason,
                  "generator unavailable: %s (confidence %.3f < threshold %.2f)", why,

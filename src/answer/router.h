@@ -6,7 +6,9 @@
  *   1. mode EXTRACTIVE -> extractive ("extractive answer requested").
  *   2. nothing retrieved -> extractive ("nothing retrieved for the question").
  *   3. mode GENERATE -> generate (the caller checked a generator exists; the breaker and
- *      failover still decide whether one answers, with the extractive answer as fallback).
+ *      failover still decide whether one answers, with the extractive answer as fallback),
+ *      unless a budget is exhausted (as in 5: a budget is the operator's hard limit, which a
+ *      caller's override does not lift).
  *   4. confidence >= the effective threshold -> extractive. The effective threshold is
  *      min_confidence (default 0.72, fitted on SQuAD v1.1: the lowest threshold at >= 90%
  *      support) plus complex_raise (default 0.15) for a question with comparison, explanation
@@ -25,8 +27,10 @@
  *      it needs judged multi-sentence answers (e.g. a long-form QA set), which we do not have.
  *      The disagreement raise has no data set at all yet (SQuAD collections have no
  *      embedder in the benchmarks).
- *   5. no generator, every circuit open, every generator at capacity, p95 latency of every
- *      generator over max_p95_ms, or budget left below the estimated cost -> extractive, reason
+ *   5. no generator, a budget exhausted (left <= 0, or left below the estimated cost of one
+ *      generation; why = "budget of <budget_name> exhausted (spent S of L, a generation costs
+ *      about E)"), every circuit open, every generator at capacity, or p95 latency of every
+ *      generator over max_p95_ms -> extractive, reason
  *      "generator unavailable: <why> (confidence c < threshold t)".
  *   6. otherwise generate ("confidence c < threshold t").
  *
@@ -75,8 +79,11 @@ struct router_inputs {
     const struct gen_health *health; /* (n_generators) one per configured generator */
     const char *const *names;        /* (n_generators) their names */
     size_t n_generators;
-    bool has_budget;             /* a budget applies (else budget_left is ignored) */
+    bool has_budget;             /* a budget applies (else the budget fields are ignored) */
     double budget_left;          /* what is left of it; may be negative once overspent */
+    double budget_limit;         /* its limit and what it spent, for the reason */
+    double budget_spent;
+    const char *budget_name;     /* "collection 'docs'", "key 3" (NULL: "budget exhausted") */
     double estimated_cost;       /* of one generation at the price table */
 };
 

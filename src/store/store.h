@@ -46,6 +46,13 @@
  *          CASCADE, document_id): every document whose chunks the answer used. Triggers drop an
  *          entry when a chunk of one of its documents is deleted (re-ingestion, deletion,
  *          cascades) or the document row is updated or deleted.
+ *   schema 6: budgets(scope 'collection'|'key', target (the collection's name, or the key's id
+ *          in decimal), amount (the limit, in the price table's currency), spent, period
+ *          'lifetime'|'day'|'month', period_start (seconds since the epoch: the start of the
+ *          window spent counts in; lifetime: when set or reset), created_at, updated_at,
+ *          PRIMARY KEY (scope, target)) (store_budget.c). A daily or monthly budget whose
+ *          window has passed reads (and is charged) as spent 0 from the new window's start;
+ *          the row is rewritten by the next charge. Budget writes do not bump the generation.
  * Connections run in WAL mode with foreign keys on and synchronous=NORMAL. Every writable open
  * creates the "default" collection when it is missing. Writes on a read-only store: EINVAL.
  *
@@ -72,10 +79,11 @@
 
 #include "base/err.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_DEFAULT_K1 0.9
 #define STORE_DEFAULT_B 0.4
 #define STORE_MAX_K 10000 /* store_search caps k here */
+#define STORE_BUDGET_TARGET_MAX 128
 
 struct store;
 struct sqlite3;
@@ -224,8 +232,11 @@ frugal_status store_search(struct store *st, const struct collection_row *coll, 
                            size_t *n_hits, struct err *err);
 
 /* For store_vectors.c: a write in the caller's transaction or one of its own, with the
- * generation bump and a savepoint (see store.c); pair begin with end. */
+ * generation bump and a savepoint (see store.c); pair begin with end. _begin_quiet does not
+ * bump the generation: for writes that change no data a derived index reflects (budgets). */
 frugal_status store_write_begin(struct store *st, bool *own, const char *what, struct err *err);
+frugal_status store_write_begin_quiet(struct store *st, bool *own, const char *what,
+                                      struct err *err);
 frugal_status store_write_end(struct store *st, bool own, frugal_status rc, struct err *err);
 
 /* ---- For derived indexes (src/query/keyword.c) ---- */
@@ -339,6 +350,39 @@ frugal_status store_cache_put(struct store *st, int64_t collection_id, const cha
 /* Entries of the collection (for tests and stats). */
 frugal_status store_cache_count(struct store *st, int64_t collection_id, int64_t *out,
                                 struct err *err);
+
+/* ---- Budgets (store_budget.c, schema 6) ---- */
+
+struct store_budget_row {
+    frugal_budget_scope scope;
+    char target[STORE_BUDGET_TARGET_MAX + 1]; /* collection name, or key id in decimal */
+    frugal_budget_period period;
+    double amount;          /* the limit */
+    double spent;           /* in the window that holds `now` (0 once a window has passed) */
+    int64_t period_start;   /* that window's start (lifetime: when set or reset) */
+    int64_t created_at;
+    int64_t updated_at;
+};
+/* Inserts or updates the budget of (scope, target) (a write that does not bump the
+ * generation). An existing row keeps spent and its window unless reset_spent or the period
+ * changes. EINVAL: amount negative or not finite, target empty or too long. */
+frugal_status store_budget_set(struct store *st, frugal_budget_scope scope, const char *target,
+                               double amount, frugal_budget_period period, bool reset_spent,
+                               int64_t now, struct err *err);
+/* Deletes it; ENOTFOUND (with a message) when there is none. */
+frugal_status store_budget_clear(struct store *st, frugal_budget_scope scope, const char *target,
+                                 struct err *err);
+/* The budget as of `now`; ENOTFOUND (no message) when there is none. */
+frugal_status store_budget_get(struct store *st, frugal_budget_scope scope, const char *target,
+                               int64_t now, struct store_budget_row *out, struct err *err);
+/* Adds cost to what the budget spent in the window holding `now` (one UPDATE: atomic against
+ * every other connection); no budget: nothing, FRUGAL_OK. On a read-only store it writes
+ * through a short-lived writable connection of its own. */
+frugal_status store_budget_charge(struct store *st, frugal_budget_scope scope, const char *target,
+                                  double cost, int64_t now, struct err *err);
+/* Every budget as of `now`, collections by name then keys by id; *out owned (frugal_free). */
+frugal_status store_budget_list(struct store *st, int64_t now, struct store_budget_row **out,
+                                size_t *n_out, struct err *err);
 
 /* ---- API keys (store_keys.c, schema 4) ---- */
 

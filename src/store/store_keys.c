@@ -8,6 +8,12 @@
  * the same transaction as the key (store_write_begin/end), so a key is never visible without
  * its limits. Revoking keeps the row (revoked_at set) for the audit trail of `keys list`.
  *
+ * store_key_find runs on every authenticated HTTP request, so its two statements (the key by
+ * hash, its collections) are prepared once per handle into the slots store_internal.h reserves
+ * for this file (key_stmts, finalized by store_close) and reset after each use, so that no
+ * statement keeps a read transaction open between requests. Creating, listing and revoking
+ * keys are rare and prepare their statements each time.
+ *
  * Why a file of its own: store.c is past the size the house style wants; keys are a separate
  * concern that only src/frugal_keys.c uses.
  *
@@ -19,6 +25,11 @@
 
 #include "base/alloc.h"
 #include "store/store.h"
+#include "store/store_internal.h"
+
+/* Slots of struct store's key_stmts. */
+enum { KEY_STMT_FIND, KEY_STMT_COLLECTIONS, KEY_STMT_COUNT };
+_Static_assert(KEY_STMT_COUNT <= STORE_KEY_STMTS, "store_internal.h reserves too few key slots");
 
 static const char *const role_names[] = {"reader", "writer", "admin"};
 
@@ -100,16 +111,17 @@ frugal_status store_key_insert(struct store *st, const char *hash_hex, int role,
     return rc;
 }
 
-/* Fills k->collections from api_key_collections. */
-static frugal_status load_collections(sqlite3 *db, struct store_key_row *k, struct err *err)
+/* Fills k->collections from api_key_collections (the handle's cached statement). */
+static frugal_status load_collections(struct store *st, struct store_key_row *k, struct err *err)
 {
-    sqlite3_stmt *stmt = NULL;
-    frugal_status rc = FRUGAL_OK;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT collection FROM api_key_collections WHERE key_id = ?1 "
-                           "ORDER BY collection",
-                           -1, &stmt, NULL) != SQLITE_OK)
-        return sql_fail(db, "read key", err);
+    sqlite3 *db = store_db(st);
+    frugal_status rc = cached(st, &st->key_stmts[KEY_STMT_COLLECTIONS],
+                              "SELECT collection FROM api_key_collections WHERE key_id = ?1 "
+                              "ORDER BY collection",
+                              "read key", err);
+    if (rc != FRUGAL_OK)
+        return rc;
+    sqlite3_stmt *stmt = st->key_stmts[KEY_STMT_COLLECTIONS];
     sqlite3_bind_int64(stmt, 1, k->id);
     int step;
     while (rc == FRUGAL_OK && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -127,7 +139,7 @@ static frugal_status load_collections(sqlite3 *db, struct store_key_row *k, stru
     }
     if (rc == FRUGAL_OK && step != SQLITE_DONE)
         rc = sql_fail(db, "read key", err);
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt);
     return rc;
 }
 
@@ -169,7 +181,7 @@ frugal_status store_key_list(struct store *st, struct store_key_row **out, size_
         rc = sql_fail(db, "list keys", err);
     sqlite3_finalize(stmt);
     for (size_t i = 0; rc == FRUGAL_OK && i < n; i++)
-        rc = load_collections(db, &v[i], err);
+        rc = load_collections(st, &v[i], err);
     if (rc != FRUGAL_OK) {
         for (size_t i = 0; i < n; i++)
             store_key_row_release(&v[i]);
@@ -210,14 +222,14 @@ frugal_status store_key_find(struct store *st, const char *hash_hex, struct stor
                              struct err *err)
 {
     sqlite3 *db = store_db(st);
-    sqlite3_stmt *stmt = NULL;
-    frugal_status rc = FRUGAL_OK;
     memset(out, 0, sizeof *out);
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, role, created_at, 0 FROM api_keys WHERE hash = ?1 AND "
-                           "revoked_at IS NULL",
-                           -1, &stmt, NULL) != SQLITE_OK)
-        return sql_fail(db, "check key", err);
+    frugal_status rc = cached(st, &st->key_stmts[KEY_STMT_FIND],
+                              "SELECT id, role, created_at, 0 FROM api_keys WHERE hash = ?1 AND "
+                              "revoked_at IS NULL",
+                              "check key", err);
+    if (rc != FRUGAL_OK)
+        return rc;
+    sqlite3_stmt *stmt = st->key_stmts[KEY_STMT_FIND];
     sqlite3_bind_text(stmt, 1, hash_hex, -1, SQLITE_STATIC);
     int step = sqlite3_step(stmt);
     if (step == SQLITE_ROW)
@@ -226,9 +238,9 @@ frugal_status store_key_find(struct store *st, const char *hash_hex, struct stor
         rc = FRUGAL_ENOTFOUND;
     else
         rc = sql_fail(db, "check key", err);
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt); /* ends the read: nothing stays open between requests */
     if (rc == FRUGAL_OK)
-        rc = load_collections(db, out, err);
+        rc = load_collections(st, out, err);
     if (rc != FRUGAL_OK)
         store_key_row_release(out);
     return rc;

@@ -132,10 +132,10 @@ static void test_decide(void **state)
     router_question_features("Why is Paris the capital?", &in.question);
     router_decide(&c, &in, &d);
     assert_int_equal(d.route, ROUTER_GENERATE);
-    assert_true(d.threshold > 0.86 && d.threshold < 0.88);
+    assert_true(fabs(d.threshold - (c.min_confidence + c.complex_raise)) < 1e-9);
     /* BM25 and dense disagreeing raise the threshold, and the reason gives the figure */
     router_question_features("What is the capital of France?", &in.question);
-    in.confidence = 0.75;
+    in.confidence = c.min_confidence + 0.03; /* above the threshold, below it once raised */
     in.agreement = 0.8;
     router_decide(&c, &in, &d);
     assert_int_equal(d.route, ROUTER_EXTRACTIVE);
@@ -314,9 +314,74 @@ static void test_routes_and_cost(void **state)
     frugal_answer_free(a);
     a = ask(db, LOW "Why is basalt cooling?", FRUGAL_ASK_AUTO, true);
     assert_string_equal(a->route, "extractive");
-    assert_non_null(strstr(a->reason, "generator unavailable: budget exhausted"));
+    assert_non_null(strstr(a->reason, "generator unavailable: budget of collection 'default' "
+                                      "exhausted (spent 1.25 of 1, "));
     frugal_answer_free(a);
+    /* the budget is in the database: a second handle sees it spent, and a forced generation
+     * does not lift it */
+    {
+        frugal_db *db2 = NULL;
+        frugal_budget b;
+        assert_int_equal(frugal_open(g_db, NULL, &db2), FRUGAL_OK);
+        assert_int_equal(frugal_use_generators(db2, &g, 1), FRUGAL_OK);
+        assert_int_equal(frugal_budget_get(db2, FRUGAL_BUDGET_COLLECTION, "default", 0, &b),
+                         FRUGAL_OK);
+        assert_true(b.limit == 1.0 && b.spent > 1.2499 && b.spent < 1.2501 && b.left < 0);
+        a = ask(db2, LOW "Why is basalt cooling?", FRUGAL_ASK_GENERATE, true);
+        assert_string_equal(a->route, "extractive");
+        assert_non_null(strstr(a->reason, "budget of collection 'default' exhausted"));
+        assert_non_null(strstr(a->reason, "generation requested"));
+        frugal_answer_free(a);
+        /* raising the limit keeps what was spent */
+        assert_int_equal(frugal_set_budget(db2, "default", 3.0), FRUGAL_OK);
+        a = ask(db, LOW "Why is basalt cooling?", FRUGAL_ASK_AUTO, true);
+        assert_string_equal(a->route, "generate");
+        frugal_answer_free(a);
+        assert_int_equal(frugal_budget_get(db2, FRUGAL_BUDGET_COLLECTION, "default", 0, &b),
+                         FRUGAL_OK);
+        assert_true(b.spent > 2.4999 && b.spent < 2.5001);
+        frugal_close(db2);
+    }
     assert_int_equal(frugal_set_budget(db, "default", -1), FRUGAL_OK);
+    assert_int_equal(frugal_set_budget(db, "default", -1), FRUGAL_OK); /* none: no error */
+    /* a key's budget binds the answers asked with that key only, and is charged for them */
+    {
+        char *key = NULL;
+        int64_t id = 0;
+        char want[96];
+        frugal_ask_params kp;
+        frugal_budget b;
+        assert_int_equal(frugal_key_create(db, FRUGAL_KEY_READER, NULL, 0, &key, &id),
+                         FRUGAL_OK);
+        frugal_free(key);
+        assert_int_equal(frugal_budget_set(db, FRUGAL_BUDGET_KEY, NULL, id, 0.0,
+                                           FRUGAL_BUDGET_DAILY, false),
+                         FRUGAL_OK);
+        frugal_ask_default_params(&kp);
+        kp.min_confidence = 1.0;
+        kp.no_cache = true;
+        kp.api_key_id = id;
+        assert_int_equal(frugal_ask(db, "Why is basalt cooling?", &kp, &a), FRUGAL_OK);
+        assert_string_equal(a->route, "extractive");
+        snprintf(want, sizeof want, "generator unavailable: budget of key %lld exhausted (spent 0 "
+                 "of 0, ", (long long)id);
+        assert_non_null(strstr(a->reason, want));
+        frugal_answer_free(a);
+        kp.api_key_id = 0;
+        assert_int_equal(frugal_ask(db, "Why is basalt cooling?", &kp, &a), FRUGAL_OK);
+        assert_string_equal(a->route, "generate");
+        frugal_answer_free(a);
+        assert_int_equal(frugal_budget_set(db, FRUGAL_BUDGET_KEY, NULL, id, 10.0,
+                                           FRUGAL_BUDGET_DAILY, false),
+                         FRUGAL_OK);
+        kp.api_key_id = id;
+        assert_int_equal(frugal_ask(db, "Why is basalt cooling?", &kp, &a), FRUGAL_OK);
+        assert_string_equal(a->route, "generate");
+        frugal_answer_free(a);
+        assert_int_equal(frugal_budget_get(db, FRUGAL_BUDGET_KEY, NULL, id, &b), FRUGAL_OK);
+        assert_true(b.spent > 1.2499 && b.spent < 1.2501);
+        assert_int_equal(frugal_budget_clear(db, FRUGAL_BUDGET_KEY, NULL, id), FRUGAL_OK);
+    }
 
     frugal_close(db);
     frugal_generator_free(g);

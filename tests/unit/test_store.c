@@ -190,7 +190,7 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(rc, FRUGAL_EVERSION);
     assert_null(f->st);
     assert_non_null(strstr(f->err.msg, "frugal.db: database schema version 99 is newer than this "
-                                       "frugal supports (5); upgrade frugal"));
+                                       "frugal supports (6); upgrade frugal"));
     struct store_opts ro = {.read_only = true};
     assert_int_equal(store_open(f->path, &ro, &f->st, &f->err), FRUGAL_EVERSION);
 }
