@@ -67,7 +67,7 @@ void cmd_ask_help(FILE *out)
           "  --stream             print the generated text as it arrives\n"
           "  --no-cache           neither read nor write the answer cache\n"
           "  -c, --collection C   the collection (default \"default\")\n"
-          "  --threshold X        confidence from which auto answers on the CPU (default 0.72)\n"
+          "  --threshold X        confidence from which auto answers on the CPU (default 0.70)\n"
           "  --budget N           token budget of the compressed generator context (default\n"
           "                       240)\n"
           "  --rerank DIR         rerank the retrieved chunks with the cross-encoder in DIR\n"

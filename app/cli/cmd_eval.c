@@ -91,7 +91,7 @@ void cmd_eval_help(FILE *out)
           "                       \"latency_ms_p50\", \"latency_ms_p99\" and more (\"curve\")\n"
           "squad only:\n"
           "  --limit N            ask only the first N questions\n"
-          "  --threshold X        the CPU confidence threshold (default 0.72)\n"
+          "  --threshold X        the CPU confidence threshold (default 0.70)\n"
           "  --budget N           token budget of the compressed context (default 240)\n"
           "  --features F         write one TSV line of answer features per question to F\n"
           "                       (for bench/squad_fit.py)\n"

@@ -6,10 +6,11 @@
  *  - compress_count_tokens approximates what a byte-pair-encoding tokenizer of the GPT family
  *    (cl100k-like) would count for English text, without its vocabulary (rules in compress.c).
  *    It is deterministic and never fails; it is an estimate for budgets and cost, not a promise.
- *  - compress_select picks sentences of a scored extraction (extract.h) best first while they
- *    fit the budget, then their neighbours in the chunk while they fit; compress_render
+ *  - compress_select picks sentences of a scored extraction (extract.h): the answer sentence,
+ *    then others best first (score, a little less for length) while they fit the budget with
+ *    their separators, then their neighbours in the chunk while they fit; compress_render
  *    writes the picked sentences as the context text: one paragraph per chunk in rank order,
- *    sentences in document order, " ... " where sentences were left out between them.
+ *    sentences in document order, " … " (U+2026) where sentences were left out between them.
  *
  * Threading: pure functions of their arguments.
  */
@@ -26,9 +27,9 @@
 size_t compress_count_tokens(const char *text, size_t len);
 
 /* Marks in selected[0..r->n_sentences) (caller-sized) the sentences to keep so that their
- * tokens add up to at most budget_tokens (a best sentence alone over the budget is still kept,
- * cut by nothing: the budget is a target, not a truncation). Returns the tokens of the picked
- * sentences. */
+ * tokens, with one per separator, add up to at most budget_tokens (a best sentence alone over
+ * the budget is still kept, cut by nothing: the budget is a target, not a truncation). Returns
+ * the tokens of the picked sentences and their separators. */
 size_t compress_select(const struct xans_chunk *chunks, const struct xans_result *r,
                        size_t budget_tokens, bool *selected);
 

@@ -3,34 +3,49 @@
  * and a calibrated confidence (contract in extract.h).
  *
  * What: the question is analyzed with the collection's analyzer (folded, stopped, stemmed
- * terms, each kept once). Every chunk is split into sentences (sentences_split) and every
- * sentence analyzed the same way, counting how often each question term occurs in it. From those
- * counts, over the pool of candidate sentences (not the whole collection: what matters is which
- * of these sentences a term singles out), each question term gets an idf, log(1 + (N - df +
- * 0.5) / (df + 0.5)). A sentence then has:
+ * terms, each kept once, less the question words; their order is kept too, for bigrams). Every chunk is split into
+ * sentences (sentences_split; the rows of a table and the items of a list, which the splitter
+ * leaves as one "sentence" for want of a full stop, one per line: split_lines) and every
+ * sentence analyzed the same way, counting how often each question term occurs in it and
+ * where. From those counts, over the pool of candidate sentences (not the whole collection: what
+ * matters is which of these sentences a term singles out), each question term gets an idf,
+ * log(1 + (N - df + 0.5) / (df + 0.5)). A sentence then has the
+ * features of enum xans_sfeature (extract.h), among them:
  *   coverage  the idf-weighted share of question terms it contains;
  *   bm25      its BM25 (k1 1.2, b 0.75, lengths in terms) over the pool, divided by the sum of
  *             the question's idf so that it is comparable across questions;
  *   context   the coverage its two neighbours in the chunk add (a question often names the
  *             subject of the previous sentence, which the answer sentence calls "it");
- *   rank      its chunk's retrieval score over the top chunk's;
+ *   rank      its chunk's retrieval score over the top chunk's, and whether it is the top chunk;
+ *   order     question bigrams found adjacent, the density of the shortest window holding its
+ *             question terms, the longest run of them in question order;
  *   type      whether it holds a candidate of the type the question asks for (a number for "how
  *             many", a year or date for "when", a capitalized name for "who", a capitalized place
- *             after in/at/from... for "where") that is not itself a question word.
- * The score is a fixed linear mix of those (weights below: coverage 1 as the unit, the others
- * picked by a small grid over SQuAD v1.1 dev, where rank mattered most: 0.3 -> 1.0 took answer
- * support from 68.3% to 70.1%, the others moved it by less than 0.5 point); the best sentence is
- * the answer. For a typed question the span
- * is the candidate nearest (in words) to the question words the sentence contains; otherwise the
- * whole sentence.
+ *             after in/at/from... for "where") that is not itself a question word, how near the
+ *             question words that candidate is, each per question type;
+ *   and the coverage of the question's capitalized words and of its focus (the words after
+ *   the wh-word), names and numbers the question does not have, its length, a few products.
+ * The score is the logistic of a linear mix of those (score_weights): a conditional logit, a
+ * softmax over each question's candidates whose target is the sentences holding a gold answer,
+ * fitted by `bench/squad_fit.py --sentences` (Newton, L2 0.01) on the fitting half of SQuAD v1.1
+ * dev (below), with an intercept that makes the score a sentence's chance of holding an answer.
+ * It took answer support from 70.1% (the earlier hand-weighted mix of coverage, bm25, context,
+ * rank and type) to 72.8% (fitting half 68.2% -> 71.2%, check half 72.4% -> 74.8%), 0.7 point
+ * of it from leaving the question's own words ("what", "does": question_words) out of its
+ * terms, which the analyzer's short stopword list keeps. The best sentence is the answer. For a
+ * typed question the span is the candidate nearest (in words) to the question words the
+ * sentence contains; otherwise the whole sentence.
  *
- * The confidence is a logistic regression on the answer's features (enum xans_feature), whose
- * label is "the sentence contains a gold answer". The coefficients in xans_confidence were
- * fitted by bench/squad_fit.py (logistic regression, Newton's method, L2 0.01) on the questions
- * of the first half of SQuAD v1.1 dev's 48 articles shuffled with Python's random.Random(13),
- * from the feature dump of `frugal eval squad --features`, and checked on the other half: at the
- * default threshold 0.72 the fitting half answers 51.5% of its questions with 90.3% support, the
- * check half 55.3% with 92.8% (BENCHMARKS.md, squad).
+ * The confidence is a logistic regression on the answer's features (enum xans_feature: the
+ * answer's share of the softmax over all candidates, its chunk's share, its margin over the
+ * runner-up, retrieval margin and some of its sentence features), whose label is "the sentence
+ * contains a gold answer". The coefficients in xans_confidence were fitted by
+ * bench/squad_fit.py (logistic regression, Newton's method, L2 0.01) on the questions of the
+ * first half of SQuAD v1.1 dev's 48 articles shuffled with Python's random.Random(13), from the
+ * feature dump of `frugal eval squad --features`, and checked on the other half: at the default
+ * threshold 0.70 the fitting half answers 60.3% of its questions with 90.1% support, the check
+ * half 64.8% with 92.2%, the whole set 62.3% with 91.1% (BENCHMARKS.md, squad); with the earlier
+ * score and features it was 53.2% with 91.5% at 0.72.
  *
  * Why: most questions about a document collection are answered by one of its sentences; finding
  * it costs a millisecond of CPU, against a second of GPU for a generator. The confidence lets a
@@ -50,6 +65,7 @@
 #include "text/utf8.h"
 
 #define XANS_MAX_QTERMS 32
+#define XANS_MAX_QSEQ 64
 #define XANS_BM25_K1 1.2
 #define XANS_BM25_B 0.75
 
@@ -69,6 +85,8 @@ struct qterm {
 struct range {
     size_t start;
     size_t end;
+    size_t q;       /* the question term it matched (sentence ranges only) */
+    size_t pos;     /* its position among the sentence's terms */
 };
 
 /* A word of a sentence for the answer-type cues. */
@@ -82,6 +100,14 @@ struct xans {
     struct analyzer *an;
     struct qterm qterms[XANS_MAX_QTERMS];
     size_t n_q;
+    uint8_t qseq[XANS_MAX_QSEQ];       /* question terms in question order, as qterms indexes */
+    size_t n_qseq;
+    uint8_t bigrams[XANS_MAX_QSEQ][2]; /* distinct adjacent pairs of qseq */
+    size_t n_bigrams;
+    bool q_entity[XANS_MAX_QTERMS];    /* written capitalized, not as the question's first word */
+    bool q_focus[XANS_MAX_QTERMS];     /* one of the first two terms after the wh-word */
+    const char *question;              /* during xans_run */
+    size_t wh_end;                     /* byte after the question's wh-word; 0 without one */
     uint16_t *tf;            /* (n_sentences, n_q) row-major */
     size_t tf_cap;           /* rows */
     size_t *n_terms;         /* terms per sentence */
@@ -195,6 +221,15 @@ enum xans_qtype xans_question_type(const char *question)
                                               "big", "tall", "high", "often", "few", NULL};
     static const char *const date_next[] = {"year", "years", "century", "date", "decade",
                                             "month", "day", "era", "period", NULL};
+    /* nouns after what/which whose answers are names: over 80% of them capitalized in
+     * SQuAD v1.1 dev */
+    static const char *const place_next[] = {"country", "countries", "city", "cities", "river",
+                                             "state", "region", "continent", "island", "town",
+                                             "county", "province", NULL};
+    static const char *const name_next[] = {"company", "companies", "team", "teams", "network",
+                                            "organization", "language", "book", "university",
+                                            "newspaper", "magazine", "album", "film", "band",
+                                            "party", "church", "famous", NULL};
     struct range w[64];
     size_t n = split_words(question, strlen(question), w, 64);
     for (size_t i = 0; i < n; i++) {
@@ -213,6 +248,12 @@ enum xans_qtype xans_question_type(const char *question)
             (word_is(next, next_len, "percentage") || word_is(next, next_len, "percent") ||
              word_is(next, next_len, "number") || word_is(next, next_len, "amount")))
             return XANS_Q_NUMBER;
+        if ((word_is(t, len, "what") || word_is(t, len, "which")) &&
+            word_in(next, next_len, place_next))
+            return XANS_Q_PLACE;
+        if ((word_is(t, len, "what") || word_is(t, len, "which")) &&
+            word_in(next, next_len, name_next))
+            return XANS_Q_PERSON;
         if (word_is(t, len, "who") || word_is(t, len, "whom") || word_is(t, len, "whose"))
             return XANS_Q_PERSON;
         if (word_is(t, len, "where"))
@@ -220,6 +261,25 @@ enum xans_qtype xans_question_type(const char *question)
     }
     return XANS_Q_OTHER;
 }
+
+/* The byte after the question's first wh-word (what, which, who, ...); 0 without one. */
+static size_t wh_word_end(const char *question)
+{
+    static const char *const wh[] = {"what", "which", "who", "whom", "whose", "when", "where",
+                                     "why", "how", NULL};
+    struct range w[64];
+    size_t n = split_words(question, strlen(question), w, 64);
+    for (size_t i = 0; i < n; i++) {
+        if (word_in(question + w[i].start, w[i].end - w[i].start, wh))
+            return w[i].end;
+    }
+    return 0;
+}
+
+/* Question words that are no question terms (see on_question_term). */
+static const char *const question_words[] = {
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "do", "does", "did",
+    "has", "have", "had", "were", "can", "could", "would", "should", "many", "much", NULL};
 
 /* ---- Answer-type candidates ------------------------------------------------------------------ */
 
@@ -345,7 +405,8 @@ static bool name_word(const char *t, size_t len)
 
 /* Finds the typed candidate of the sentence nearest the matched words; false when none. */
 static bool find_span(const struct xans *x, const char *text, size_t end, size_t n_words,
-                      enum xans_qtype qtype, size_t *span_start, size_t *span_end)
+                      enum xans_qtype qtype, size_t *span_start, size_t *span_end,
+                      double *cost_out)
 {
     const struct word *w = x->words;
     size_t best_a = 0;
@@ -428,6 +489,7 @@ static bool find_span(const struct xans *x, const char *text, size_t end, size_t
     }
     if (best_cost == INFINITY)
         return false;
+    *cost_out = best_cost;
     size_t s = w[best_a].start;
     size_t e = w[best_b].end;
     /* a currency sign before a number, "%" after it */
@@ -452,20 +514,36 @@ struct count_ctx {
 
 static int on_question_term(void *ctx, const char *term, size_t len, size_t bs, size_t be)
 {
-    (void)bs;
-    (void)be;
     struct count_ctx *c = ctx;
     struct xans *x = c->x;
-    for (size_t i = 0; i < x->n_q; i++) {
-        if (x->qterms[i].len == len && memcmp(x->qterms[i].text, term, len) == 0)
+    /* the words that make it a question say nothing of where the answer is, and the analyzer's
+     * short stopword list keeps them ("what", "does") */
+    if (word_in(x->question + bs, be - bs, question_words))
+        return 0;
+    size_t q = 0;
+    while (q < x->n_q && (x->qterms[q].len != len || memcmp(x->qterms[q].text, term, len) != 0))
+        q++;
+    if (q == x->n_q) {
+        if (x->n_q == XANS_MAX_QTERMS || len > ANALYZER_MAX_TERM)
             return 0;
-    }
-    if (x->n_q < XANS_MAX_QTERMS && len <= ANALYZER_MAX_TERM) {
         memcpy(x->qterms[x->n_q].text, term, len);
         x->qterms[x->n_q].text[len] = '\0';
         x->qterms[x->n_q].len = len;
+        x->q_entity[x->n_q] = false;
+        x->q_focus[x->n_q] = false;
         x->n_q++;
     }
+    if (bs > 0 && is_capitalized(x->question + bs))
+        x->q_entity[q] = true;
+    if (x->wh_end > 0 && bs >= x->wh_end) {
+        size_t after = 0;
+        for (size_t k = 0; k < x->n_q; k++)
+            after += x->q_focus[k];
+        if (after < 2)
+            x->q_focus[q] = true;
+    }
+    if (x->n_qseq < XANS_MAX_QSEQ)
+        x->qseq[x->n_qseq++] = (uint8_t)q;
     return 0;
 }
 
@@ -473,7 +551,7 @@ static int on_sentence_term(void *ctx, const char *term, size_t len, size_t bs, 
 {
     struct count_ctx *c = ctx;
     struct xans *x = c->x;
-    c->n_terms++;
+    size_t pos = c->n_terms++;
     for (size_t i = 0; i < x->n_q; i++) {
         if (x->qterms[i].len != len || memcmp(x->qterms[i].text, term, len) != 0)
             continue;
@@ -493,6 +571,8 @@ static int on_sentence_term(void *ctx, const char *term, size_t len, size_t bs, 
         }
         x->ranges[x->n_ranges].start = bs;
         x->ranges[x->n_ranges].end = be;
+        x->ranges[x->n_ranges].q = i;
+        x->ranges[x->n_ranges].pos = pos;
         x->n_ranges++;
         break;
     }
@@ -525,18 +605,30 @@ double xans_confidence(const double f[XANS_N_FEATURES])
     /* Fitted by bench/squad_fit.py on the fitting half of SQuAD v1.1 dev (see the file
      * comment); order as enum xans_feature. */
     static const double coef[XANS_N_FEATURES] = {
-        2.1003,  /* score */
-        4.1965,  /* margin */
-        -3.1153, /* coverage */
-        1.8602,  /* bm25 */
-        -3.8294, /* context */
-        5.5836,  /* rank */
-        -0.2079, /* type */
-        -0.3543, /* typed */
-        2.6173,  /* retrieval margin */
-        2.2336,  /* question terms */
+        7.7294, /* prob */
+        -0.8033, /* logit */
+        -0.6617, /* chunk prob */
+        0.2106, /* score */
+        0.3182, /* margin */
+        0.9496, /* coverage */
+        -0.4032, /* bm25 */
+        0.2574, /* context */
+        0.3750, /* rank */
+        -0.2848, /* type */
+        1.1372, /* retrieval margin */
+        0.1062, /* top chunk */
+        0.3356, /* bigram */
+        -0.0187, /* density */
+        0.0451, /* chunk coverage */
+        -0.3516, /* length */
+        -0.3272, /* top document */
+        -0.5202, /* question: number */
+        -0.0850, /* question: date */
+        -0.1309, /* question: person */
+        0.1502, /* question: place */
+        2.2527, /* question terms */
     };
-    static const double intercept = -10.2068;
+    static const double intercept = -3.5882;
     double z = intercept;
     for (size_t i = 0; i < XANS_N_FEATURES; i++)
         z += coef[i] * f[i];
@@ -562,6 +654,100 @@ static frugal_status grow_rows(struct xans *x, size_t rows)
     return FRUGAL_OK;
 }
 
+/* Whether the sentence has a name or a number that the question does not. */
+static void new_words(const struct xans *x, const char *text, size_t n_words,
+                      struct xans_sentence *s)
+{
+    for (size_t i = 0; i < n_words; i++) {
+        const struct word *w = &x->words[i];
+        if (w->matched)
+            continue;
+        const char *t = text + w->start;
+        size_t len = w->end - w->start;
+        if (i > 0 && name_word(t, len))
+            s->sfeatures[XANS_S_NEW_NAME] = 1.0;
+        if (starts_digit(t))
+            s->sfeatures[XANS_S_NEW_NUMBER] = 1.0;
+    }
+}
+
+/* The question's distinct adjacent term pairs (x->bigrams) from x->qseq. */
+static void question_bigrams(struct xans *x)
+{
+    x->n_bigrams = 0;
+    for (size_t k = 0; k + 1 < x->n_qseq; k++) {
+        uint8_t a = x->qseq[k];
+        uint8_t b = x->qseq[k + 1];
+        bool seen = a == b;
+        for (size_t j = 0; !seen && j < x->n_bigrams; j++)
+            seen = x->bigrams[j][0] == a && x->bigrams[j][1] == b;
+        if (!seen) {
+            x->bigrams[x->n_bigrams][0] = a;
+            x->bigrams[x->n_bigrams][1] = b;
+            x->n_bigrams++;
+        }
+    }
+}
+
+/* The features that depend on the order of the sentence's matched terms (x->ranges, in
+ * position order): question bigrams found adjacent, and the density of the shortest window
+ * holding every distinct question term the sentence has. */
+static void order_features(const struct xans *x, struct xans_sentence *s)
+{
+    uint64_t found = 0;
+    for (size_t r = 0; r + 1 < x->n_ranges; r++) {
+        if (x->ranges[r + 1].pos != x->ranges[r].pos + 1)
+            continue;
+        for (size_t j = 0; j < x->n_bigrams; j++) {
+            if (x->bigrams[j][0] == x->ranges[r].q && x->bigrams[j][1] == x->ranges[r + 1].q)
+                found |= (uint64_t)1 << j;
+        }
+    }
+    size_t n_found = 0;
+    for (size_t j = 0; j < x->n_bigrams; j++)
+        n_found += (found >> j) & 1;
+    s->sfeatures[XANS_S_BIGRAM] =
+        x->n_bigrams > 0 ? (double)n_found / (double)x->n_bigrams : 0.0;
+    /* the longest chain of adjacent matches whose every pair is a question bigram */
+    size_t run = x->n_ranges > 0 ? 1 : 0;
+    size_t cur = 1;
+    for (size_t r = 0; r + 1 < x->n_ranges; r++) {
+        bool link = false;
+        if (x->ranges[r + 1].pos == x->ranges[r].pos + 1) {
+            for (size_t j = 0; !link && j < x->n_bigrams; j++)
+                link = x->bigrams[j][0] == x->ranges[r].q && x->bigrams[j][1] == x->ranges[r + 1].q;
+        }
+        cur = link ? cur + 1 : 1;
+        run = cur > run ? cur : run;
+    }
+    s->sfeatures[XANS_S_RUN] = x->n_q > 0 ? (double)run / (double)x->n_q : 0.0;
+    /* shortest window: two pointers over the ranges */
+    size_t count[XANS_MAX_QTERMS] = {0};
+    size_t distinct = 0;
+    for (size_t r = 0; r < x->n_ranges; r++) {
+        if (count[x->ranges[r].q]++ == 0)
+            distinct++;
+    }
+    if (distinct == 0)
+        return;
+    memset(count, 0, sizeof count);
+    size_t have = 0;
+    size_t best = SIZE_MAX;
+    size_t lo = 0;
+    for (size_t hi = 0; hi < x->n_ranges; hi++) {
+        if (count[x->ranges[hi].q]++ == 0)
+            have++;
+        while (have == distinct) {
+            size_t width = x->ranges[hi].pos - x->ranges[lo].pos + 1;
+            best = width < best ? width : best;
+            if (--count[x->ranges[lo].q] == 0)
+                have--;
+            lo++;
+        }
+    }
+    s->sfeatures[XANS_S_DENSITY] = (double)distinct / (double)best;
+}
+
 /* True when an earlier chunk of the same document already gave a sentence at char_start. */
 static bool seen_before(const struct xans_result *r, const struct xans_chunk *chunks,
                         size_t chunk, int64_t char_start)
@@ -575,6 +761,95 @@ static bool seen_before(const struct xans_result *r, const struct xans_chunk *ch
     return false;
 }
 
+/* True when the line text[a..b) opens with a list marker: "- ", "* ", "+ ", a bullet, or a
+ * number and "." or ")" then a space. */
+static bool list_line(const char *text, size_t a, size_t b)
+{
+    while (a < b && (text[a] == ' ' || text[a] == '\t'))
+        a++;
+    if (b - a >= 2 && (text[a] == '-' || text[a] == '*' || text[a] == '+') && text[a + 1] == ' ')
+        return true;
+    if (b - a >= 4 && memcmp(text + a, "\xe2\x80\xa2 ", 4) == 0) /* "• " */
+        return true;
+    size_t d = a;
+    while (d < b && d - a < 3 && text[d] >= '0' && text[d] <= '9')
+        d++;
+    return d > a && d + 1 < b && (text[d] == '.' || text[d] == ')') && text[d + 1] == ' ';
+}
+
+static bool blank_byte(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* The number of lines of span sp when it is a table or a list (a line opening with a list
+ * marker, or a " | " cell separator, with more than one line); 0 otherwise. */
+static size_t row_lines(const char *text, const struct span *sp)
+{
+    if (memchr(text + sp->start, '\n', sp->end - sp->start) == NULL)
+        return 0;
+    bool rows = false;
+    size_t lines = 1;
+    for (size_t at = sp->start; at < sp->end; at++) {
+        if (text[at] == '\n') {
+            lines++;
+            rows = rows || list_line(text, at + 1, sp->end);
+        } else if (at + 3 <= sp->end && memcmp(text + at, " | ", 3) == 0) {
+            rows = true;
+        }
+    }
+    return rows ? lines : 0;
+}
+
+/* Splits the sentences that are tables (rows on lines, cells joined by " | ", as the
+ * extractors write them) or lists (lines opening with a marker) into one per line: a row or an
+ * item answers "what does X do" alone, and whole it is one giant sentence that matches
+ * everything. Replaces *spans (realloc'd); lines keep their offsets, trimmed of spaces. */
+static frugal_status split_lines(const char *text, struct span **spans, size_t *n_spans)
+{
+    size_t n = 0;
+    bool any = false;
+    for (size_t i = 0; i < *n_spans; i++) {
+        size_t lines = row_lines(text, &(*spans)[i]);
+        n += lines > 0 ? lines : 1;
+        any = any || lines > 0;
+    }
+    if (!any)
+        return FRUGAL_OK;
+    struct span *out = frugal_reallocarray(NULL, n, sizeof *out);
+    if (out == NULL)
+        return FRUGAL_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < *n_spans; i++) {
+        struct span sp = (*spans)[i];
+        if (row_lines(text, &sp) == 0) {
+            out[k++] = sp;
+            continue;
+        }
+        size_t a = sp.start;
+        while (a < sp.end) {
+            const char *e = memchr(text + a, '\n', sp.end - a);
+            size_t b = e != NULL ? (size_t)(e - text) : sp.end;
+            size_t s0 = a;
+            size_t s1 = b;
+            while (s0 < s1 && blank_byte(text[s0]))
+                s0++;
+            while (s1 > s0 && blank_byte(text[s1 - 1]))
+                s1--;
+            if (s1 > s0 && k < n) {
+                out[k].start = s0;
+                out[k].end = s1;
+                k++;
+            }
+            a = b + 1;
+        }
+    }
+    frugal_free(*spans);
+    *spans = out;
+    *n_spans = k;
+    return FRUGAL_OK;
+}
+
 /* Splits every chunk into sentences and counts question terms in each. */
 static frugal_status collect_sentences(struct xans *x, const struct xans_chunk *chunks,
                                        size_t n_chunks, struct xans_result *out)
@@ -584,6 +859,8 @@ static frugal_status collect_sentences(struct xans *x, const struct xans_chunk *
         struct span *spans = NULL;
         size_t n_spans = 0;
         frugal_status rc = sentences_split(chunks[c].text, chunks[c].len, &spans, &n_spans);
+        if (rc == FRUGAL_OK)
+            rc = split_lines(chunks[c].text, &spans, &n_spans);
         size_t chars = 0;   /* code points before spans[i].start */
         size_t at = 0;      /* byte matching `chars` */
         for (size_t i = 0; rc == FRUGAL_OK && i < n_spans; i++) {
@@ -622,12 +899,19 @@ static frugal_status collect_sentences(struct xans *x, const struct xans_chunk *
             rc = count_sentence(x, chunks[c].text, s->byte_start, s->byte_end, row,
                                 &x->n_terms[out->n_sentences]);
             size_t n_words = 0;
-            if (rc == FRUGAL_OK && out->qtype != XANS_Q_OTHER)
+            if (rc == FRUGAL_OK)
                 rc = sentence_words(x, chunks[c].text, s->byte_start, s->byte_end, &n_words);
+            if (rc == FRUGAL_OK)
+                new_words(x, chunks[c].text, n_words, s);
             if (rc == FRUGAL_OK && out->qtype != XANS_Q_OTHER) {
+                double cost = 0.0;
                 s->has_span = find_span(x, chunks[c].text, s->byte_end, n_words, out->qtype,
-                                        &s->span_start, &s->span_end);
+                                        &s->span_start, &s->span_end, &cost);
+                if (s->has_span)
+                    s->sfeatures[XANS_S_TYPE_NEAR] = 1.0 / (1.0 + (cost > 0.0 ? cost : 0.0));
             }
+            if (rc == FRUGAL_OK)
+                order_features(x, s);
             out->n_sentences++;
         }
         frugal_free(spans);
@@ -654,6 +938,43 @@ static double coverage_of(const struct xans *x, const double *idf, double idf_su
     return idf_sum > 0.0 ? got / idf_sum : 0.0;
 }
 
+/* Weights of the sentence score, order as enum xans_sfeature, and its intercept. */
+static const double score_weights[XANS_N_SFEATURES] = {
+    5.9949, /* coverage */
+    0.8012, /* bm25 */
+    1.5012, /* context */
+    3.7094, /* rank */
+    1.1727, /* type */
+    -0.0333, /* top chunk */
+    1.1529, /* bigram */
+    -0.0490, /* density */
+    -0.0128, /* length */
+    0.1384, /* novel */
+    -0.0966, /* first */
+    0.1561, /* chunk coverage */
+    0.4920, /* type near */
+    -0.0218, /* rarest */
+    0.2076, /* top document */
+    -0.0320, /* entity */
+    0.2865, /* focus */
+    -0.8700, /* run */
+    0.0041, /* new name */
+    -0.0015, /* new number */
+    0.7243, /* type: number */
+    0.8840, /* type: date */
+    0.2249, /* type: person */
+    -0.6604, /* type: place */
+    1.2335, /* near: number */
+    -0.0228, /* near: date */
+    -0.4860, /* near: person */
+    -0.2328, /* near: place */
+    0.6201, /* coverage x density */
+    0.2029, /* coverage squared */
+    3.7165, /* coverage x rank */
+    -6.4211, /* coverage x chunk coverage */
+};
+static const double score_intercept = -8.3689;
+
 static void score_sentences(const struct xans *x, const struct xans_chunk *chunks,
                             size_t n_chunks, struct xans_result *r)
 {
@@ -666,12 +987,15 @@ static void score_sentences(const struct xans *x, const struct xans_chunk *chunk
     avg_len = n > 0 ? avg_len / n : 1.0;
     if (avg_len <= 0.0)
         avg_len = 1.0;
+    size_t rarest = 0;
     for (size_t q = 0; q < x->n_q; q++) {
         double df = 0.0;
         for (size_t i = 0; i < r->n_sentences; i++)
             df += x->tf[i * XANS_MAX_QTERMS + q] > 0;
         idf[q] = log(1.0 + (n - df + 0.5) / (df + 0.5));
         idf_sum += idf[q];
+        if (idf[q] > idf[rarest])
+            rarest = q;
     }
     double top = n_chunks > 0 ? chunks[0].score : 0.0;
     double retr_margin = 0.0;
@@ -680,14 +1004,25 @@ static void score_sentences(const struct xans *x, const struct xans_chunk *chunk
     else if (n_chunks == 1)
         retr_margin = 1.0;
     retr_margin = retr_margin < 0.0 ? 0.0 : retr_margin > 1.0 ? 1.0 : retr_margin;
+    size_t chunk_lo = 0; /* first sentence of the current chunk */
+    double chunk_cov = 0.0;
     for (size_t i = 0; i < r->n_sentences; i++) {
         struct xans_sentence *s = &r->sentences[i];
+        if (i == 0 || r->sentences[i - 1].chunk != s->chunk) {
+            size_t hi = i;
+            while (hi + 1 < r->n_sentences && r->sentences[hi + 1].chunk == s->chunk)
+                hi++;
+            chunk_lo = i;
+            chunk_cov = coverage_of(x, idf, idf_sum, r, chunk_lo, hi);
+        }
         const uint16_t *row = x->tf + i * XANS_MAX_QTERMS;
         double bm = 0.0;
         double norm = XANS_BM25_K1 * (1.0 - XANS_BM25_B + XANS_BM25_B *
                                       (double)x->n_terms[i] / avg_len);
+        size_t matched = 0;
         for (size_t q = 0; q < x->n_q; q++) {
             double tf = row[q];
+            matched += row[q];
             if (tf > 0)
                 bm += idf[q] * tf * (XANS_BM25_K1 + 1.0) / (tf + norm);
         }
@@ -697,36 +1032,101 @@ static void score_sentences(const struct xans *x, const struct xans_chunk *chunk
         double ctx = coverage_of(x, idf, idf_sum, r, lo, hi) - cov;
         double rank = top > 0.0 ? chunks[s->chunk].score / top : 1.0 / (1.0 + (double)s->chunk);
         rank = rank < 0.0 ? 0.0 : rank > 1.0 ? 1.0 : rank;
+        double terms = (double)x->n_terms[i];
+        double *sf = s->sfeatures;
+        sf[XANS_S_COVERAGE] = cov;
+        sf[XANS_S_BM25] = idf_sum > 0.0 ? bm / idf_sum : 0.0;
+        sf[XANS_S_CONTEXT] = ctx;
+        sf[XANS_S_RANK] = rank;
+        sf[XANS_S_TYPE] = s->has_span;
+        sf[XANS_S_TOP_CHUNK] = s->chunk == 0;
+        sf[XANS_S_LENGTH] = log(1.0 + terms);
+        sf[XANS_S_NOVEL] = terms > 0.0 ? (terms - (double)matched) / terms : 0.0;
+        sf[XANS_S_FIRST] = s->index == 0;
+        sf[XANS_S_CHUNK_COV] = chunk_cov;
+        sf[XANS_S_RAREST] = x->n_q > 0 && row[rarest] > 0;
+        sf[XANS_S_TOP_DOC] = chunks[s->chunk].document_id == chunks[0].document_id;
+        double ent = 0.0;
+        double ent_sum = 0.0;
+        double foc = 0.0;
+        double foc_n = 0.0;
+        for (size_t q = 0; q < x->n_q; q++) {
+            if (x->q_entity[q]) {
+                ent_sum += idf[q];
+                ent += row[q] > 0 ? idf[q] : 0.0;
+            }
+            if (x->q_focus[q]) {
+                foc_n += 1.0;
+                foc += row[q] > 0;
+            }
+        }
+        sf[XANS_S_ENTITY] = ent_sum > 0.0 ? ent / ent_sum : 0.0;
+        sf[XANS_S_FOCUS] = foc_n > 0.0 ? foc / foc_n : 0.0;
+        if (r->qtype != XANS_Q_OTHER) {
+            sf[XANS_S_TYPE_NUMBER + (r->qtype - XANS_Q_NUMBER)] = sf[XANS_S_TYPE];
+            sf[XANS_S_NEAR_NUMBER + (r->qtype - XANS_Q_NUMBER)] = sf[XANS_S_TYPE_NEAR];
+        }
+        sf[XANS_S_COV_DENSITY] = cov * sf[XANS_S_DENSITY];
+        sf[XANS_S_COV_SQ] = cov * cov;
+        sf[XANS_S_COV_RANK] = cov * rank;
+        sf[XANS_S_COV_CHUNK] = cov * chunk_cov;
+        double z = score_intercept;
+        for (size_t k = 0; k < XANS_N_SFEATURES; k++)
+            z += score_weights[k] * sf[k];
+        s->score = 1.0 / (1.0 + exp(-z));
         double *f = s->features;
+        f[XANS_F_SCORE] = z;
         f[XANS_F_COVERAGE] = cov;
-        f[XANS_F_BM25] = idf_sum > 0.0 ? bm / idf_sum : 0.0;
+        f[XANS_F_BM25] = sf[XANS_S_BM25];
         f[XANS_F_CONTEXT] = ctx;
         f[XANS_F_RANK] = rank;
-        f[XANS_F_TYPED] = r->qtype != XANS_Q_OTHER;
         f[XANS_F_TYPE] = s->has_span;
         f[XANS_F_RETR_MARGIN] = retr_margin;
+        f[XANS_F_TOP_CHUNK] = sf[XANS_S_TOP_CHUNK];
+        f[XANS_F_BIGRAM] = sf[XANS_S_BIGRAM];
+        f[XANS_F_DENSITY] = sf[XANS_S_DENSITY];
+        f[XANS_F_CHUNK_COV] = chunk_cov;
+        f[XANS_F_LENGTH] = sf[XANS_S_LENGTH];
+        f[XANS_F_TOP_DOC] = sf[XANS_S_TOP_DOC];
+        if (r->qtype != XANS_Q_OTHER)
+            f[XANS_F_Q_NUMBER + (r->qtype - XANS_Q_NUMBER)] = 1.0;
         f[XANS_F_QTERMS] = (double)(x->n_q < 12 ? x->n_q : 12) / 12.0;
-        s->score = W_COVERAGE * cov + W_BM25 * f[XANS_F_BM25] + W_CONTEXT * ctx +
-                   W_RANK * rank + W_TYPE * f[XANS_F_TYPE];
-        f[XANS_F_SCORE] = s->score;
     }
     size_t best = r->n_sentences;
     for (size_t i = 0; i < r->n_sentences; i++) {
         if (best == r->n_sentences || r->sentences[i].score > r->sentences[best].score)
             best = i;
     }
+    /* the softmax of the logits: each sentence's share, and its chunk's */
+    double top_z = best < r->n_sentences ? r->sentences[best].features[XANS_F_SCORE] : 0.0;
+    double sum = 0.0;
+    for (size_t i = 0; i < r->n_sentences; i++)
+        sum += exp(r->sentences[i].features[XANS_F_SCORE] - top_z);
     double second = 0.0;
     bool have_second = false;
     for (size_t i = 0; i < r->n_sentences; i++) {
-        if (i != best && (!have_second || r->sentences[i].score > second)) {
-            second = r->sentences[i].score;
+        double z = r->sentences[i].features[XANS_F_SCORE];
+        if (i != best && (!have_second || z > second)) {
+            second = z;
             have_second = true;
         }
     }
     for (size_t i = 0; i < r->n_sentences; i++) {
-        double other = i == best ? second : r->sentences[best].score;
-        r->sentences[i].features[XANS_F_MARGIN] =
-            have_second || i != best ? r->sentences[i].score - other : r->sentences[i].score;
+        double *f = r->sentences[i].features;
+        double z = f[XANS_F_SCORE];
+        double other = i == best ? second : top_z;
+        /* alone, a sentence's margin is what a second sentence 4 logits below would give */
+        f[XANS_F_MARGIN] = have_second || i != best ? z - other : 4.0;
+        double prob = exp(z - top_z) / sum;
+        f[XANS_F_PROB] = prob;
+        double lg = log(prob / (1.0 - prob + 1e-12) + 1e-12);
+        f[XANS_F_LOGIT] = lg < -12.0 ? -12.0 : lg > 12.0 ? 12.0 : lg;
+        double chunk_prob = 0.0;
+        for (size_t j = 0; j < r->n_sentences; j++) {
+            if (r->sentences[j].chunk == r->sentences[i].chunk)
+                chunk_prob += exp(r->sentences[j].features[XANS_F_SCORE] - top_z) / sum;
+        }
+        f[XANS_F_CHUNK_PROB] = chunk_prob;
     }
     r->best = best;
     r->confidence = best < r->n_sentences && idf_sum > 0.0
@@ -742,9 +1142,13 @@ frugal_status xans_run(struct xans *x, const char *question, const struct xans_c
     xans_result_release(out);
     out->qtype = xans_question_type(question);
     x->n_q = 0;
+    x->n_qseq = 0;
+    x->question = question;
+    x->wh_end = wh_word_end(question);
     struct count_ctx c = {.x = x};
     frugal_status rc = analyzer_run(x->an, question, strlen(question), on_question_term, &c);
     out->n_qterms = x->n_q;
+    question_bigrams(x);
     if (rc == FRUGAL_OK && x->n_q > 0)
         rc = collect_sentences(x, chunks, n_chunks, out);
     if (rc != FRUGAL_OK) {

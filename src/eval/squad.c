@@ -20,7 +20,9 @@
  * How: like eval.c, a client of the public API plus answer_ask (src/answer/ask.h), which lets
  * one extractor (one analyzer) serve every question. With params->features_path a TSV line per
  * question (id, article, label, confidence, features) is written for bench/squad_fit.py, which
- * fits the confidence model on one half of the articles and checks it on the other.
+ * fits the confidence model on one half of the articles and checks it on the other; and beside
+ * it, in features_path + ".sentences", a line per candidate sentence (squad_sentences: its
+ * label and its sentence features), from which the sentence score's weights are fitted.
  *
  * Why: the router's CPU threshold and the extractor's weights must come from a measurement, and
  * the measurement must go through the same calls users make.
@@ -36,6 +38,7 @@
 #include <utf8proc.h>
 
 #include "answer/ask.h"
+#include "answer/compress.h"
 #include "base/alloc.h"
 #include "base/fs.h"
 #include "eval/eval.h"
@@ -469,11 +472,75 @@ struct squad_sums {
     double context_tokens, whole_tokens;
 };
 
+/* Writes one TSV line per candidate sentence of question q to out: id, article, question type,
+ * sentence number, chunk, label (holds a gold answer), 1 for the answer, tokens, then the
+ * sentence features (enum xans_sfeature). Retrieves again, as answer_ask does, since the answer
+ * keeps only its own sentence. */
+static frugal_status squad_sentences(frugal_db *db, struct xans *x, const struct squad_set *s,
+                                     const struct squad_question *q, const frugal_ask_params *ap,
+                                     char **golds, size_t n_golds, FILE *out)
+{
+    frugal_search_params sp;
+    frugal_search_default_params(&sp);
+    sp.collection = ap->collection;
+    sp.k = ap->k;
+    sp.snippets = false;
+    frugal_results *res = NULL;
+    frugal_status rc = frugal_search(db, q->question, &sp, &res);
+    if (rc == FRUGAL_EEMPTY) {
+        frugal_results_free(res);
+        return FRUGAL_OK;
+    }
+    size_t n = rc == FRUGAL_OK ? res->n_hits : 0;
+    struct xans_chunk *ch = n > 0 ? frugal_calloc(n, sizeof *ch) : NULL;
+    if (n > 0 && ch == NULL)
+        rc = FRUGAL_ENOMEM;
+    for (size_t i = 0; rc == FRUGAL_OK && i < n; i++) {
+        const frugal_hit *h = &res->hits[i];
+        ch[i].text = h->text != NULL ? h->text : "";
+        ch[i].len = strlen(ch[i].text);
+        ch[i].document_id = h->document_id;
+        ch[i].chunk_id = h->chunk_id;
+        ch[i].char_start = h->char_start;
+        ch[i].score = h->score;
+    }
+    struct xans_result xr;
+    struct buf norm;
+    struct err e;
+    err_clear(&e);
+    xans_result_init(&xr);
+    buf_init(&norm, 0);
+    if (rc == FRUGAL_OK)
+        rc = xans_run(x, q->question, ch, n, &xr, &e);
+    for (size_t i = 0; rc == FRUGAL_OK && i < xr.n_sentences; i++) {
+        const struct xans_sentence *t = &xr.sentences[i];
+        const char *text = ch[t->chunk].text + t->byte_start;
+        size_t len = t->byte_end - t->byte_start;
+        rc = squad_normalize(text, len, &norm);
+        if (rc != FRUGAL_OK)
+            break;
+        fprintf(out, "%s\t%zu\t%d\t%zu\t%zu\t%d\t%d\t%zu", q->id,
+                s->paragraphs[q->paragraph].article, (int)xr.qtype, i, t->chunk,
+                any_gold(norm.ptr, golds, n_golds) ? 1 : 0, i == xr.best ? 1 : 0,
+                compress_count_tokens(text, len));
+        for (size_t k = 0; k < XANS_N_SFEATURES; k++)
+            fprintf(out, "\t%.5f", t->sfeatures[k]);
+        fputc('\n', out);
+    }
+    if (rc == FRUGAL_ENOMEM)
+        db_set_error(db, rc, "out of memory");
+    buf_release(&norm);
+    xans_result_release(&xr);
+    frugal_free(ch);
+    frugal_results_free(res);
+    return rc;
+}
+
 /* Asks question q and adds its scores to sums; records outcome and latency. */
 static frugal_status squad_one(frugal_db *db, struct xans *x, const struct squad_set *s,
                                const struct squad_question *q, const frugal_ask_params *ap,
                                struct squad_sums *sums, struct squad_outcome *outcome,
-                               double *latency_ms, FILE *features)
+                               double *latency_ms, FILE *features, FILE *sentences)
 {
     struct buf context;
     struct buf whole;
@@ -523,6 +590,8 @@ static frugal_status squad_one(frugal_db *db, struct xans *x, const struct squad
         sums->context += any_gold(norm.ptr, golds, n_golds);
         rc = squad_normalize(whole.ptr != NULL ? whole.ptr : "", whole.len, &norm);
     }
+    if (rc == FRUGAL_OK && sentences != NULL)
+        rc = squad_sentences(db, x, s, q, ap, golds, n_golds, sentences);
     if (rc == FRUGAL_OK) {
         sums->retrieval += any_gold(norm.ptr, golds, n_golds);
         sums->context_tokens += (double)a->context_tokens;
@@ -573,6 +642,9 @@ static frugal_status squad_run(frugal_db *db, const struct squad_set *s,
         n = p->limit;
     struct xans *x = NULL;
     FILE *features = NULL;
+    FILE *sentences = NULL;
+    struct buf sentences_path;
+    buf_init(&sentences_path, 0);
     struct squad_outcome *outcomes = frugal_calloc(n > 0 ? n : 1, sizeof *outcomes);
     double *latency = frugal_calloc(n > 0 ? n : 1, sizeof *latency);
     struct squad_sums sums;
@@ -589,6 +661,18 @@ static frugal_status squad_run(frugal_db *db, const struct squad_set *s,
             db_set_error(db, rc, "cannot write the features file");
         }
     }
+    if (rc == FRUGAL_OK && p->features_path != NULL) {
+        rc = buf_printf(&sentences_path, "%s.sentences", p->features_path);
+        if (rc != FRUGAL_OK)
+            db_set_error(db, rc, "out of memory");
+    }
+    if (rc == FRUGAL_OK && p->features_path != NULL) {
+        sentences = fopen(sentences_path.ptr, "w");
+        if (sentences == NULL) {
+            rc = FRUGAL_EIO;
+            db_set_error(db, rc, "cannot write the sentence features file");
+        }
+    }
     frugal_ask_params ap;
     frugal_ask_default_params(&ap);
     ap.collection = p->collection;
@@ -599,7 +683,7 @@ static frugal_status squad_run(frugal_db *db, const struct squad_set *s,
     size_t done = 0;
     for (size_t i = 0; rc == FRUGAL_OK && i < n; i++) {
         rc = squad_one(db, x, s, &s->questions[i], &ap, &sums, &outcomes[i], &latency[i],
-                       features);
+                       features, sentences);
         if (rc == FRUGAL_OK)
             done++;
         if (rc == FRUGAL_OK && p->on_progress != NULL && (done % 64 == 0 || done == n))
@@ -609,6 +693,11 @@ static frugal_status squad_run(frugal_db *db, const struct squad_set *s,
         rc = FRUGAL_EIO;
         db_set_error(db, rc, "cannot write the features file");
     }
+    if (sentences != NULL && fclose(sentences) != 0 && rc == FRUGAL_OK) {
+        rc = FRUGAL_EIO;
+        db_set_error(db, rc, "cannot write the sentence features file");
+    }
+    buf_release(&sentences_path);
     if (rc == FRUGAL_OK && done > 0) {
         double d = (double)done;
         report->questions = done;

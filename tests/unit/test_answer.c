@@ -2,10 +2,12 @@
  * test_answer.c - unit tests of src/answer/extract.c and compress.c: the question types, the
  * sentence picked on small hand-made passages, number/date/name spans, citation offsets checked
  * by slicing the document text, the confidence's range and its growth with evidence, the
- * compression budget, and the token counter (rules, and against BERT's WordPiece when the shared
- * fixtures are there).
+ * sentence features, table rows and list items as sentences, the compression budget, and the
+ * token counter (rules, and against BERT's WordPiece when the shared fixtures are there).
  */
 #include "testutil.h"
+
+#include <math.h>
 
 #include "answer/compress.h"
 #include "answer/extract.h"
@@ -230,6 +232,90 @@ static void test_confidence(void **state)
     xans_free(x);
 }
 
+static void test_sentence_features(void **state)
+{
+    (void)state;
+    struct xans *x = new_xans();
+    struct xans_result r;
+    xans_result_init(&r);
+    struct xans_chunk c = chunk_of("The Red Cross was founded by Henry Dunant in 1863. Cross the "
+                                   "red line and you are out. Founders meet every year.",
+                                   1, 0, 2.0);
+    char *a = answer_of(x, "Who founded the Red Cross?", &c, 1, &r, NULL);
+    assert_string_equal(a, "The Red Cross was founded by Henry Dunant in 1863.");
+    assert_int_equal(r.n_sentences, 3);
+    /* the question's pair "red cross" is adjacent in the first sentence only ("cross the red"
+     * has the words the other way round) */
+    assert_true(r.sentences[0].sfeatures[XANS_S_BIGRAM] > 0.0);
+    assert_true(r.sentences[1].sfeatures[XANS_S_BIGRAM] == 0.0);
+    assert_true(r.sentences[0].sfeatures[XANS_S_NEW_NAME] == 1.0); /* Henry Dunant */
+    assert_true(r.sentences[0].sfeatures[XANS_S_NEW_NUMBER] == 1.0);
+    assert_true(r.sentences[1].sfeatures[XANS_S_NEW_NUMBER] == 0.0);
+    assert_true(r.sentences[0].sfeatures[XANS_S_ENTITY] == 1.0); /* Red and Cross, capitalized */
+    /* scores are chances, the softmax shares add up to one, the answer has the largest */
+    double sum = 0.0;
+    for (size_t i = 0; i < r.n_sentences; i++) {
+        assert_true(r.sentences[i].score > 0.0 && r.sentences[i].score < 1.0);
+        sum += r.sentences[i].features[XANS_F_PROB];
+        if (i != r.best)
+            assert_true(r.sentences[i].score <= r.sentences[r.best].score);
+    }
+    assert_true(fabs(sum - 1.0) < 1e-9);
+    assert_true(r.sentences[r.best].features[XANS_F_CHUNK_PROB] > 0.999); /* one chunk */
+    frugal_free(a);
+    xans_result_release(&r);
+    xans_free(x);
+}
+
+static void test_table_rows_and_list_items(void **state)
+{
+    (void)state;
+    struct xans *x = new_xans();
+    struct xans_result r;
+    xans_result_init(&r);
+    /* a table as the extractors write it: a row per line, cells joined by " | " */
+    struct xans_chunk t = chunk_of("Command | Description\n"
+                                   "VACUUM | garbage-collect and optionally analyze a database\n"
+                                   "ANALYZE | collect statistics about a database\n"
+                                   "CLUSTER | cluster a table according to an index",
+                                   1, 0, 3.0);
+    char *a = answer_of(x, "What does VACUUM do?", &t, 1, &r, NULL);
+    assert_string_equal(a, "VACUUM | garbage-collect and optionally analyze a database");
+    assert_int_equal(r.n_sentences, 4);
+    frugal_free(a);
+    /* list items, each on its own line */
+    struct xans_chunk l = chunk_of("Options:\n- verbose prints every step\n"
+                                   "- quiet prints nothing but errors\n"
+                                   "2. full rewrites the whole table",
+                                   1, 0, 3.0);
+    a = answer_of(x, "What does the quiet option print?", &l, 1, &r, NULL);
+    assert_string_equal(a, "- quiet prints nothing but errors");
+    assert_int_equal(r.n_sentences, 4);
+    frugal_free(a);
+    /* every allocation that fails gives ENOMEM and an empty result (the table's split included) */
+    for (long n = 0;; n++) {
+        struct err e;
+        err_clear(&e);
+        alloc_fail_after(n);
+        frugal_status rc = xans_run(x, "What does VACUUM do?", &t, 1, &r, &e);
+        alloc_fail_after(-1);
+        if (rc == FRUGAL_OK) {
+            assert_int_equal(r.n_sentences, 4);
+            break;
+        }
+        assert_int_equal(rc, FRUGAL_ENOMEM);
+        assert_int_equal(r.n_sentences, 0);
+        assert_true(n < 50);
+    }
+    /* prose with a line break stays one sentence */
+    struct xans_chunk p = chunk_of("The vault opens at\nnine in the morning.", 1, 0, 3.0);
+    a = answer_of(x, "When does the vault open?", &p, 1, &r, NULL);
+    assert_string_equal(a, "The vault opens at\nnine in the morning.");
+    frugal_free(a);
+    xans_result_release(&r);
+    xans_free(x);
+}
+
 static void test_compression(void **state)
 {
     (void)state;
@@ -262,7 +348,7 @@ static void test_compression(void **state)
         assert_int_equal(compress_render(&c, 1, &r, sel, &out), FRUGAL_OK);
         assert_non_null(strstr(out.ptr, "The secret code of the vault is 4711."));
         size_t tokens = compress_count_tokens(out.ptr, out.len);
-        assert_true(tokens <= budget + 8); /* separators " ... " cost a little */
+        assert_true(tokens <= budget); /* separators are counted in the budget */
         assert_true(tokens < whole);
         buf_release(&out);
     }
@@ -343,6 +429,8 @@ int main(void)
         cmocka_unit_test(test_number_and_date_cues),
         cmocka_unit_test(test_citation_offsets),
         cmocka_unit_test(test_confidence),
+        cmocka_unit_test(test_sentence_features),
+        cmocka_unit_test(test_table_rows_and_list_items),
         cmocka_unit_test(test_compression),
         cmocka_unit_test(test_token_counter),
     };
