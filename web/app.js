@@ -526,6 +526,14 @@ async function refreshDashboard() {
       `${circuit ? circuit.labels.state : '?'} · ${pick('frugal_generator_in_flight')}${cap ? `/${cap}` : ''} in flight · p95 ${(pick('frugal_generator_latency_seconds', (x) => x.quantile === '0.95') * 1000).toFixed(0)} ms · errors ${(pick('frugal_generator_error_rate') * 100).toFixed(0)}%`,
       null, `card-generator-${l.position}`));
   }
+  // Budgets (/v1/budgets): one card per budget, what was spent of its limit this period.
+  for (const b of samples.filter((s) => s.name === 'frugal_budget_limit')) {
+    const l = b.labels;
+    const spent = sum(samples, 'frugal_budget_spent', (x) => x.scope === l.scope && x.target === l.target);
+    cards.push(card(`Budget: ${l.scope} ${l.target} (${l.period})`,
+      `${spent.toFixed(4)} of ${b.value.toFixed(4)}${spent >= b.value ? ' · spent' : ''}`,
+      null, `card-budget-${l.scope}-${l.target}`));
+  }
   $('dashboard').replaceChildren(...cards);
 
   const byRoute = {};

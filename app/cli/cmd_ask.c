@@ -83,6 +83,7 @@ void cmd_ask_help(FILE *out)
           "                       completion, context, context_full}, \"cost\": {cpu_ms, usd},\n"
           "                       \"generator\", \"citations_removed\"}\n"
           "  Prices: $FRUGAL_PRICES, e.g. \"openai:m 0.5 1.5; cpu-hour 0.04\" (per 1k tokens)\n"
+          "  Budgets: a spent cost budget (`frugal budget`) makes answers extractive\n"
           "  --db PATH, -q/--quiet, -v/--verbose, -h/--help as for every verb\n",
           out);
 }

@@ -153,6 +153,7 @@ void cmd_serve_help(FILE *out)
           "/v1/models, /healthz, /readyz and /metrics (see docs/http-api.md). Requests under\n"
           "/v1 need 'Authorization: Bearer KEY' with a key from `frugal keys create`.\n"
           "Stops on SIGTERM or SIGINT after finishing the requests in progress.\n"
+          "Cost budgets per collection and per API key (`frugal budget`, /v1/budgets) bind asks.\n"
           "\n"
           "Options:\n"
           "  --host ADDR            IPv4 address to bind (default 127.0.0.1)\n"

@@ -7,7 +7,9 @@
  * snippet, score), timings per stage, tokens and cost. Every answer sent is counted in the
  * metrics (metrics.c). "cache_similarity" sets the near-duplicate cache threshold of this
  * request; "rerank_top_n" and "rerank_budget_ms" rerank the retrieved chunks with the server's
- * cross-encoder before extraction, as for /v1/search (400 without serve --rerank).
+ * cross-encoder before extraction, as for /v1/search (400 without serve --rerank). The caller's
+ * API key is passed as api_key_id, so that its budget (/v1/budgets) applies besides the
+ * collection's and a generated answer is charged to both.
  *
  * "stream": true answers with Server-Sent Events (api_stream.c runs frugal_ask on a producer
  * thread with an on_delta callback): `route` {route, reason, confidence} first, then `delta`
@@ -89,10 +91,12 @@ static cJSON *answer_json(const frugal_answer *a, const char *collection)
 }
 
 static void params_from(frugal_ask_params *params, const struct api_ask_req *req,
-                        const char *collection, const struct server_config *cfg)
+                        const char *collection, const struct server_config *cfg,
+                        int64_t key_id)
 {
     server_ask_defaults(cfg, params);
     params->collection = collection;
+    params->api_key_id = key_id;
     params->mode = req->mode;
     if (req->k > 0)
         params->k = req->k;
@@ -111,6 +115,7 @@ static void params_from(frugal_ask_params *params, const struct api_ask_req *req
 struct ask_job {
     struct api_ask_req req;
     const struct server_config *cfg;
+    int64_t key_id; /* the caller's key (budgets), 0: none */
     struct api_stream *st;
     bool routed; /* the route event went out */
 };
@@ -158,7 +163,7 @@ static void ask_produce(struct api_stream *st, frugal_db *db, void *arg)
     job->st = st;
     const char *collection = job->req.collection != NULL ? job->req.collection : "default";
     frugal_ask_params params;
-    params_from(&params, &job->req, collection, job->cfg);
+    params_from(&params, &job->req, collection, job->cfg, job->key_id);
     params.on_delta = ask_delta;
     params.delta_ctx = job;
     frugal_answer *a = NULL;
@@ -215,11 +220,12 @@ void api_ask(struct request *rq, struct response *rs)
         }
         job->req = req; /* moved */
         job->cfg = rq->cfg;
+        job->key_id = api_key_id(rq);
         api_reply_stream(rq, rs, ask_produce, job, ask_job_free);
         return;
     }
     frugal_ask_params params;
-    params_from(&params, &req, collection, rq->cfg);
+    params_from(&params, &req, collection, rq->cfg, api_key_id(rq));
     frugal_answer *answer = NULL;
     frugal_status st = frugal_ask(rq->db, req.question, &params, &answer);
     if (st == FRUGAL_EUNSUPPORTED) {

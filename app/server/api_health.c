@@ -2,8 +2,10 @@
  * api_health.c - GET /healthz (the process answers), GET /readyz (this worker's database is
  * open and answers a query) and GET /metrics (Prometheus text, from metrics.c).
  *
- * Why no key: load balancers and scrapers probe these; they reveal no documents. The server
- * binds 127.0.0.1 by default, so they are not exposed beyond the host unless asked.
+ * Why no key: load balancers and scrapers probe these; they reveal no documents (the budget
+ * gauges of /metrics do name the collections and key ids that have budgets). The server binds
+ * 127.0.0.1 by default, so they are not exposed beyond the host unless asked. /readyz and
+ * /metrics get this worker's handle (server.c), the others none.
  *
  * Threading: runs on a worker thread with that thread's handle; no state of its own.
  */
@@ -43,7 +45,7 @@ void api_readyz(struct request *rq, struct response *rs)
 void api_metrics(struct request *rq, struct response *rs)
 {
     size_t len = 0;
-    char *text = server_metrics_text(rq->cfg, &len);
+    char *text = server_metrics_text(rq->cfg, rq->db, &len);
     if (text == NULL) {
         api_reply_error(rs, 500, "internal", "out of memory");
         return;

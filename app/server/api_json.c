@@ -657,3 +657,42 @@ void api_key_req_release(struct api_key_req *r)
     free_strings(r->collections, r->n_collections);
     memset(r, 0, sizeof *r);
 }
+
+bool api_parse_budget(const char *body, size_t len, struct api_budget_req *out, char *msg,
+                      size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    out->limit = -1;
+    cJSON *root = parse_object(body, len, msg, cap);
+    if (root == NULL)
+        return false;
+    char *period = NULL;
+    bool ok = get_number(root, "limit", 0, API_MAX_BUDGET_LIMIT, &out->limit, msg, cap) &&
+              get_string(root, "period", false, &period, msg, cap);
+    if (ok && out->limit < 0)
+        ok = fail(msg, cap, "field 'limit' is required");
+    if (ok && period != NULL) {
+        static const char *const names[] = {"lifetime", "daily", "monthly"};
+        static const frugal_budget_period periods[] = {
+            FRUGAL_BUDGET_LIFETIME, FRUGAL_BUDGET_DAILY, FRUGAL_BUDGET_MONTHLY};
+        for (size_t i = 0; i < 3 && !out->has_period; i++) {
+            if (strcmp(period, names[i]) == 0) {
+                out->has_period = true;
+                out->period = periods[i];
+            }
+        }
+        if (!out->has_period)
+            ok = fail(msg, cap,
+                      "field 'period' must be \"lifetime\", \"daily\" or \"monthly\"");
+    }
+    const cJSON *reset = cJSON_GetObjectItemCaseSensitive(root, "reset");
+    if (ok && reset != NULL && !cJSON_IsNull(reset)) {
+        if (!cJSON_IsBool(reset))
+            ok = fail(msg, cap, "field 'reset' must be a boolean");
+        else
+            out->reset = cJSON_IsTrue(reset);
+    }
+    free(period);
+    cJSON_Delete(root);
+    return ok;
+}

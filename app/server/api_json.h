@@ -119,6 +119,19 @@ bool api_parse_key(const char *body, size_t len, struct api_key_req *out, char *
                    size_t msg_cap);
 void api_key_req_release(struct api_key_req *r);
 
+/* PUT /v1/budgets/collections/{name} and /v1/budgets/keys/{id}: {"limit": number >= 0
+ * (required), "period": "lifetime"|"daily"|"monthly", "reset": bool}; owns nothing (no
+ * release) */
+#define API_MAX_BUDGET_LIMIT 1e15 /* in the price table's currency */
+struct api_budget_req {
+    double limit;                 /* 0..API_MAX_BUDGET_LIMIT */
+    bool has_period;              /* false: keep the budget's period (lifetime for a new one) */
+    frugal_budget_period period;
+    bool reset;                   /* start again from 0 spent */
+};
+bool api_parse_budget(const char *body, size_t len, struct api_budget_req *out, char *msg,
+                      size_t msg_cap);
+
 /* Whether text[0..len) is well-formed UTF-8 (no overlongs, surrogates or values past
  * U+10FFFF) without NUL bytes. */
 bool api_utf8_valid(const char *text, size_t len);

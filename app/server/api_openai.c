@@ -21,7 +21,8 @@
  * "mode" field ("auto", "extractive", "generate") overrides the router as on /v1/ask, and its
  * "cache_similarity", "rerank_top_n" and "rerank_budget_ms" work as on /v1/ask too. With
  * `frugal serve --generator`, a generated answer streams its tokens as content deltas as the
- * generator produces them.
+ * generator produces them. As on /v1/ask, the caller's key is the answer's api_key_id: its
+ * budget (/v1/budgets) applies besides the collection's.
  *
  * Threading: runs on a worker thread with that thread's handle; the embedder is opened for the
  * request and freed after it (no shared state).
@@ -224,9 +225,10 @@ static cJSON *chat_base(const char *object, const char *id, long created, const 
 }
 
 static void chat_params(frugal_ask_params *params, const struct api_chat_req *req,
-                        const struct server_config *cfg)
+                        const struct server_config *cfg, int64_t key_id)
 {
     server_ask_defaults(cfg, params);
+    params->api_key_id = key_id;
     params->collection = chat_collection(req->model);
     params->max_tokens = req->max_tokens;
     params->mode = req->mode;
@@ -241,6 +243,7 @@ static void chat_params(frugal_ask_params *params, const struct api_chat_req *re
 struct chat_job {
     struct api_chat_req req;
     const struct server_config *cfg;
+    int64_t key_id; /* the caller's key (budgets), 0: none */
     struct api_stream *st;
     char id[64];
     long created;
@@ -304,7 +307,7 @@ static void chat_produce(struct api_stream *st, frugal_db *db, void *arg)
     struct chat_job *job = arg;
     job->st = st;
     frugal_ask_params params;
-    chat_params(&params, &job->req, job->cfg);
+    chat_params(&params, &job->req, job->cfg, job->key_id);
     params.on_delta = chat_delta;
     params.delta_ctx = job;
     frugal_answer *a = NULL;
@@ -370,13 +373,14 @@ void api_chat_completions(struct request *rq, struct response *rs)
         }
         job->req = req; /* moved */
         job->cfg = rq->cfg;
+        job->key_id = api_key_id(rq);
         memcpy(job->id, id, sizeof id);
         job->created = created;
         api_reply_stream(rq, rs, chat_produce, job, chat_job_free);
         return;
     }
     frugal_ask_params params;
-    chat_params(&params, &req, rq->cfg);
+    chat_params(&params, &req, rq->cfg, api_key_id(rq));
     frugal_answer *a = NULL;
     frugal_status st = frugal_ask(rq->db, req.question, &params, &a);
     char *suffix = st == FRUGAL_OK ? chat_suffix(a) : NULL;

@@ -18,6 +18,10 @@
  *    state, 1 for the current one), calls in flight and the configured capacity, recent p50
  *    and p95 latency, recent error rate, and lifetime calls, failures and rejections, read
  *    live from frugal_generator_get_health when the text is made.
+ *  - Budgets (frugal.h, Budgets; /v1/budgets): limit and spent in the current period of every
+ *    stored budget, labelled by scope ("collection" or "key"), target (the collection's name
+ *    or the key's id) and period, read from the database when the text is made (one query,
+ *    the budgets table is small).
  *
  * How: fixed arrays of counters (route slots are the route table's indexes, remembered with
  * their labels on first use), histograms with the same 12 bounds from 1 ms to 10 s; the text is
@@ -332,7 +336,38 @@ static void generators_text(struct text *t, const struct server_config *cfg)
     }
 }
 
-char *metrics_text(const struct server_config *cfg, int inflight, size_t *len)
+static void budgets_text(struct text *t, frugal_db *db)
+{
+    static const char *const scopes[] = {"collection", "key"};
+    static const char *const periods[] = {"lifetime", "daily", "monthly"};
+    text_add(t, "# HELP frugal_budget_limit What generated answers may cost per period, per "
+                "budget (/v1/budgets), in the price table's currency.\n"
+                "# TYPE frugal_budget_limit gauge\n"
+                "# HELP frugal_budget_spent What generated answers cost in the budget's current "
+                "period.\n"
+                "# TYPE frugal_budget_spent gauge\n");
+    frugal_budget *list = NULL;
+    size_t n = 0;
+    if (db == NULL || frugal_budget_list(db, &list, &n) != FRUGAL_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const frugal_budget *b = &list[i];
+        char target[300];
+        char l[400];
+        if (b->scope == FRUGAL_BUDGET_COLLECTION)
+            label_value(b->collection, target, sizeof target);
+        else
+            snprintf(target, sizeof target, "%lld", (long long)b->key_id);
+        snprintf(l, sizeof l, "scope=\"%s\",target=\"%s\",period=\"%s\"",
+                 scopes[b->scope == FRUGAL_BUDGET_KEY], target,
+                 periods[(size_t)b->period < 3 ? b->period : 0]);
+        text_add(t, "frugal_budget_limit{%s} %.9g\nfrugal_budget_spent{%s} %.9g\n", l,
+                 b->limit, l, b->spent);
+    }
+    frugal_free(list);
+}
+
+char *metrics_text(const struct server_config *cfg, frugal_db *db, int inflight, size_t *len)
 {
     struct text t = {0};
     t.p = malloc(16384);
@@ -347,6 +382,7 @@ char *metrics_text(const struct server_config *cfg, int inflight, size_t *len)
                  "frugal_http_requests_in_flight %d\n",
              inflight);
     generators_text(&t, cfg);
+    budgets_text(&t, db);
     if (t.failed) {
         free(t.p);
         return NULL;

@@ -4,9 +4,9 @@
  *
  * Contract: server.c records every finished HTTP request (metrics_request); the answering
  * handlers (api_ask.c, api_openai.c) record every answer they send (metrics_answer); the
- * generators' health is read live when the text is made (metrics_text). Every function is safe
- * to call from any thread. Names, labels and meanings are documented in docs/http-api.md
- * (Metrics).
+ * generators' health and the budgets are read live when the text is made (metrics_text).
+ * Every function is safe to call from any thread. Names, labels and meanings are documented in
+ * docs/http-api.md (Metrics).
  */
 #ifndef FRUGAL_SERVER_METRICS_H
 #define FRUGAL_SERVER_METRICS_H
@@ -33,8 +33,9 @@ void metrics_answer(const frugal_answer *a, bool cache_consulted);
 /* Whether frugal_ask consults the answer cache for a request in `mode` on this server. */
 bool metrics_cache_consulted(const struct server_config *cfg, frugal_ask_mode mode);
 
-/* The Prometheus text (owned, malloc; *len its length), with `inflight` requests in progress
- * and the health of cfg's generators; NULL when out of memory. */
-char *metrics_text(const struct server_config *cfg, int inflight, size_t *len);
+/* The Prometheus text (owned, malloc; *len its length), with `inflight` requests in progress,
+ * the health of cfg's generators and the budgets stored in db (borrowed, the calling worker's
+ * handle; NULL or unreadable: no budget gauges); NULL when out of memory. */
+char *metrics_text(const struct server_config *cfg, frugal_db *db, int inflight, size_t *len);
 
 #endif

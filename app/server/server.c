@@ -85,6 +85,11 @@ static const struct route routes[] = {
     {"GET", "/v1/keys", FRUGAL_KEY_ADMIN, api_keys_list},
     {"POST", "/v1/keys", FRUGAL_KEY_ADMIN, api_keys_create},
     {"DELETE", "/v1/keys/{id}", FRUGAL_KEY_ADMIN, api_keys_revoke},
+    {"GET", "/v1/budgets", FRUGAL_KEY_ADMIN, api_budgets_list},
+    {"PUT", "/v1/budgets/collections/{name}", FRUGAL_KEY_ADMIN, api_budgets_put_collection},
+    {"DELETE", "/v1/budgets/collections/{name}", FRUGAL_KEY_ADMIN, api_budgets_delete_collection},
+    {"PUT", "/v1/budgets/keys/{id}", FRUGAL_KEY_ADMIN, api_budgets_put_key},
+    {"DELETE", "/v1/budgets/keys/{id}", FRUGAL_KEY_ADMIN, api_budgets_delete_key},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 #define ROUTE_NONE N_ROUTES /* metrics slot for unmatched requests */
@@ -98,9 +103,9 @@ static const char *route_label(size_t r)
     return r < N_ROUTES ? routes[r].pattern : "unmatched";
 }
 
-char *server_metrics_text(const struct server_config *cfg, size_t *len)
+char *server_metrics_text(const struct server_config *cfg, frugal_db *db, size_t *len)
 {
-    return metrics_text(cfg, atomic_load(&inflight), len);
+    return metrics_text(cfg, db, atomic_load(&inflight), len);
 }
 
 /* ---- Per-thread databases ---- */
@@ -259,6 +264,11 @@ const char *api_query_arg(const struct request *rq, const char *name)
 const char *api_header(const struct request *rq, const char *name)
 {
     return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+int64_t api_key_id(const struct request *rq)
+{
+    return rq->has_key ? rq->key.id : 0;
 }
 
 bool api_has_role(const struct request *rq, frugal_key_role role)
@@ -626,7 +636,10 @@ static enum MHD_Result finish_request(struct MHD_Connection *conn, struct conn_s
         rq.upload_len = s->file_len;
         rq.upload_metadata = s->metadata;
     }
-    rq.db = route->min_role >= 0 || route->handler == api_readyz ? worker_db() : NULL;
+    rq.db = route->min_role >= 0 || route->handler == api_readyz ||
+                    route->handler == api_metrics
+                ? worker_db()
+                : NULL;
     if (rq.db == NULL && route->min_role >= 0)
         api_reply_error(&rs, 503, "unavailable", "the database cannot be opened");
     else if (route->min_role < 0 || authenticate(&rq, &rs, route->min_role))

@@ -193,11 +193,24 @@ struct web_asset {
 extern const struct web_asset web_assets[];
 extern const size_t web_n_assets;
 
+/* api_budgets.c: GET /v1/budgets, PUT and DELETE /v1/budgets/collections/{name} and
+ * /v1/budgets/keys/{id} (admins). */
+void api_budgets_list(struct request *rq, struct response *rs);
+void api_budgets_put_collection(struct request *rq, struct response *rs);
+void api_budgets_put_key(struct request *rq, struct response *rs);
+void api_budgets_delete_collection(struct request *rq, struct response *rs);
+void api_budgets_delete_key(struct request *rq, struct response *rs);
+
 void api_keys_list(struct request *rq, struct response *rs);
 void api_keys_create(struct request *rq, struct response *rs);
 void api_keys_revoke(struct request *rq, struct response *rs);
 
-/* server.c: the Prometheus text of the metrics (metrics.c; owned, malloc) for api_metrics. */
-char *server_metrics_text(const struct server_config *cfg, size_t *len);
+/* server.c: the Prometheus text of the metrics (metrics.c; owned, malloc) for api_metrics;
+ * db (this worker's handle, may be NULL) gives the budget gauges. */
+char *server_metrics_text(const struct server_config *cfg, frugal_db *db, size_t *len);
+
+/* The API key id a request's answers are charged to (frugal_ask_params.api_key_id): the
+ * caller's key, 0 without one. */
+int64_t api_key_id(const struct request *rq);
 
 #endif

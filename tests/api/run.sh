@@ -594,6 +594,7 @@ check "the server with a generator stops cleanly on SIGTERM" test "$rc" = 0
 
 . "$here/rerank.sh" # hybrid search and reranking with serve --rerank
 . "$here/tls.sh" # HTTPS with --tls-cert/--tls-key
+. "$here/budget.sh" # budgets over HTTP (/v1/budgets) with a generator and a price table
 
 # ---- the OpenAPI file documents every route ----
 if bash "$here/check_openapi.sh" > "$T/openapi.out" 2>&1; then
