@@ -12,11 +12,19 @@ support on the fitting half is >= 0.90 (lowest such, in steps of 0.01).
 
 `squad_fit.py --sentences F.sentences` fits the sentence score (score_weights in extract.c) from
 the file written beside F, one line per candidate sentence: id, article, question type, sentence
-number, chunk, label, 1 for the answer, tokens, then the features of enum xans_sfeature. Same
+number, chunk, label, 1 for the answer, tokens, score, number within its chunk, the question's
+top-5 tokens whole, then the features of enum xans_sfeature. Same
 halves; a conditional logit (a softmax over each question's sentences, target spread over the
 sentences holding a gold answer), then the intercept that calibrates each sentence's logistic.
 Prints the weights and how often the top sentence holds a gold answer on each half. About three
 minutes: the project's Python has no numpy, so this is the standard library only.
+
+`squad_fit.py --budget F.sentences` tunes the adaptive context budget of src/answer/compress.c
+(FRUGAL_ASK_DEFAULT_CONTEXT_MASS and the cap FRUGAL_ASK_DEFAULT_BUDGET) on the fitting half, by
+simulating compress_select from the sentences' scores and tokens, and checks it on the other.
+`squad_fit.py --contexts F.contexts [THRESHOLD]` reports the compressed context as measured, one
+line per question in the file written beside F: support and token ratio on all questions, each
+half, and the questions the router would send to a generator (confidence < THRESHOLD).
 """
 import math
 import random
@@ -96,7 +104,7 @@ def load_sentences(path):
             if p[0] != last:
                 questions.append((int(p[1]), []))
                 last = p[0]
-            questions[-1][1].append((int(p[5]), [float(v) for v in p[8:]]))
+            questions[-1][1].append((int(p[5]), [float(v) for v in p[11:]]))
     return questions
 
 
@@ -110,7 +118,7 @@ def questions_tokens(path):
             if p[0] != last:
                 out.append((int(p[1]), [], []))
                 last = p[0]
-            out[-1][1].append((int(p[5]), [float(v) for v in p[8:]]))
+            out[-1][1].append((int(p[5]), [float(v) for v in p[11:]]))
             out[-1][2].append(int(p[7]))
     return out
 
@@ -204,9 +212,147 @@ def rank_main(path):
                     for b in (240, 300, 400, 600, 1000)))
 
 
+def halves(items, article):
+    articles = sorted({article(x) for x in items})
+    random.Random(13).shuffle(articles)
+    half = set(articles[: len(articles) // 2])
+    return ([x for x in items if article(x) in half], [x for x in items if article(x) not in half])
+
+
+def load_candidates(path):
+    """Questions of the .sentences file as compress_select sees them: the answer, and per
+    sentence its label, tokens, score, chunk and number in the chunk; its selection order."""
+    out = []
+    last = None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t", 11)
+            if p[0] != last:
+                out.append({"article": int(p[1]), "whole": int(p[10]), "best": None, "label": [],
+                            "tokens": [], "score": [], "chunk": [], "index": []})
+                last = p[0]
+            q = out[-1]
+            if p[6] == "1":
+                q["best"] = len(q["label"])
+            q["label"].append(int(p[5]))
+            q["tokens"].append(int(p[7]))
+            q["score"].append(float(p[8]))
+            q["chunk"].append(int(p[4]))
+            q["index"].append(int(p[9]))
+    for q in out:
+        keys = []
+        for sc, t in zip(q["score"], q["tokens"]):
+            sc = min(max(sc, 1e-12), 1 - 1e-12)
+            keys.append(math.log(sc / (1 - sc)) - 0.5 * math.log(1 + t))  # COMPRESS_TOKEN_PENALTY
+        q["order"] = sorted(range(len(keys)), key=lambda i: (-keys[i], i))
+    return out
+
+
+def select(q, budget):
+    """compress_select's greedy pass at a budget: (holds a gold answer, tokens)."""
+    n = len(q["tokens"])
+    tok, sel = q["tokens"], [False] * n
+    if q["best"] is None:
+        return False, 0
+    sel[q["best"]] = True
+    used = tok[q["best"]]
+
+    def take(i):
+        nonlocal used
+        t = tok[i] + (1 if used > 0 else 0)
+        if not sel[i] and used + t <= budget:
+            sel[i] = True
+            used += t
+    for i in q["order"]:
+        take(i)
+    ch, ix = q["chunk"], q["index"]
+    for i in q["order"]:
+        if sel[i]:
+            if i > 0 and ch[i - 1] == ch[i] and ix[i - 1] + 1 == ix[i]:
+                take(i - 1)
+            if i + 1 < n and ch[i + 1] == ch[i] and ix[i + 1] == ix[i] + 1:
+                take(i + 1)
+    return any(y and s for y, s in zip(q["label"], sel)), used
+
+
+def adaptive_budget(q, target, cap):
+    """compress.c's adaptive_budget: tokens until the picked scores reach target of the sum."""
+    if q["best"] is None:
+        return 0
+    total = sum(q["score"])
+    used, mass = 0, 0.0
+    for i in [q["best"]] + [i for i in q["order"] if i != q["best"]]:
+        used += q["tokens"][i] + (1 if used > 0 else 0)
+        mass += q["score"][i] / total if total > 0 else 1.0
+        if mass >= target or used >= cap:
+            break
+    return min(used, cap)
+
+
+def simulate(qs, budget):
+    good, tokens, whole = 0, 0, 0
+    for q in qs:
+        g, t = select(q, budget(q))
+        good += g
+        tokens += t
+        whole += q["whole"]
+    return good / len(qs), tokens / whole
+
+
+def budget_main(path):
+    """Tunes the adaptive context budget (compress.c) on the fitting half: the target share of
+    the summed sentence scores and the cap with the most context support at a token ratio <=
+    0.25; prints the best few, the check half's figures and a fixed budget's for comparison.
+    A simulation of compress_select from the .sentences file (it counts the separators as the
+    budget does; the rendered context's count is a little lower)."""
+    qs = load_candidates(path)
+    fit_q, check_q = halves(qs, lambda q: q["article"])
+    results = []
+    for target in [0.60 + 0.02 * i for i in range(16)]:
+        for cap in (300, 400, 500, 600, 100000):
+            sup, ratio = simulate(fit_q, lambda q: adaptive_budget(q, target, cap))
+            results.append((sup, -ratio, target, cap))
+    ok = sorted((r for r in results if -r[1] <= 0.25), reverse=True)[:5]
+    print("target   cap  fit:support  ratio  check:support  ratio  (adaptive budget)")
+    for sup, ratio, target, cap in ok:
+        c = simulate(check_q, lambda q: adaptive_budget(q, target, cap))
+        print("%6.2f %5s  %11.4f %6.4f  %13.4f %6.4f" % (
+            target, cap if cap < 100000 else "none", sup, -ratio, c[0], c[1]))
+    for b in (240, 300, 400):
+        f = simulate(fit_q, lambda q: b)
+        c = simulate(check_q, lambda q: b)
+        print("fixed %4d  %11.4f %6.4f  %13.4f %6.4f" % (b, f[0], f[1], c[0], c[1]))
+
+
+def contexts_main(path, threshold):
+    """The compressed context as measured (the .contexts file): support and token ratio on each
+    half and on the questions the router sends to a generator (confidence < threshold)."""
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            rows.append((int(p[1]), float(p[2]), int(p[3]), int(p[4]), int(p[5]), int(p[6])))
+    fit_r, check_r = halves(rows, lambda r: r[0])
+    print("questions          n  context_support  ratio  top-5 whole support")
+    for name, rs in (("all", rows), ("fit half", fit_r), ("check half", check_r)):
+        for sub, sel in (("", rs), (" generated", [r for r in rs if r[1] < threshold])):
+            if not sel:
+                continue
+            print("%-18s %5d  %15.4f %6.4f  %19.4f" % (
+                name + sub, len(sel), sum(r[2] for r in sel) / len(sel),
+                sum(r[3] for r in sel) / max(1, sum(r[4] for r in sel)),
+                sum(r[5] for r in sel) / len(sel)))
+
+
 def main():
     if len(sys.argv) > 2 and sys.argv[1] == "--sentences":
         rank_main(sys.argv[2])
+        return
+    if len(sys.argv) > 2 and sys.argv[1] == "--budget":
+        budget_main(sys.argv[2])
+        return
+    if len(sys.argv) > 2 and sys.argv[1] == "--contexts":
+        contexts_main(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.70)
         return
     rows = load(sys.argv[1])
     articles = sorted({a for a, _, _ in rows})

@@ -599,8 +599,13 @@ typedef int (*frugal_delta_fn)(void *ctx, const char *text, size_t len);
  * support is >= 90% on the fitting half of SQuAD v1.1 dev (BENCHMARKS.md, squad; the other
  * half is the check). */
 #define FRUGAL_ASK_DEFAULT_THRESHOLD 0.70
-/* The default token budget of the compressed context a generator would be sent. */
-#define FRUGAL_ASK_DEFAULT_BUDGET 240
+/* The compressed context a generator is sent: the answer sentence, then the next best
+ * sentences of the retrieved chunks until their scores gather FRUGAL_ASK_DEFAULT_CONTEXT_MASS of
+ * the summed scores of all candidates (few tokens when the extraction is confident, more when
+ * not), at most FRUGAL_ASK_DEFAULT_BUDGET tokens. Both chosen on the fitting half of SQuAD v1.1
+ * dev for the most context support at <= 25% of the top-5 chunks' tokens (BENCHMARKS.md, squad). */
+#define FRUGAL_ASK_DEFAULT_BUDGET 400
+#define FRUGAL_ASK_DEFAULT_CONTEXT_MASS 0.78
 /* Near-duplicate cache hits (collections with an embedder): the cosine between the embeddings
  * of the question and a cached question at or above which the cached answer is returned
  * (reason "near-duplicate cache hit (cosine c): ..."). Meant for sentence-embedding models;
@@ -612,8 +617,13 @@ typedef struct frugal_ask_params {
     frugal_ask_mode mode;          /* default FRUGAL_ASK_AUTO */
     size_t k;                      /* chunks retrieved (default 5, at most 100) */
     double min_confidence;         /* CPU answer threshold (default FRUGAL_ASK_DEFAULT_THRESHOLD) */
-    size_t context_budget_tokens;  /* compressed context budget (default
-                                      FRUGAL_ASK_DEFAULT_BUDGET) */
+    size_t context_budget_tokens;  /* compressed context budget: the most tokens it may take
+                                      (default FRUGAL_ASK_DEFAULT_BUDGET); with
+                                      context_mass 0, the budget itself */
+    double context_mass;           /* adaptive budget: the share, in (0, 1], of the summed
+                                      sentence scores the context gathers (default
+                                      FRUGAL_ASK_DEFAULT_CONTEXT_MASS; 0 = a fixed budget of
+                                      context_budget_tokens) */
     const frugal_filter *filters;  /* as frugal_search_params (AND) */
     size_t n_filters;
     frugal_delta_fn on_delta;      /* optional: stream the generated text */
@@ -820,7 +830,8 @@ typedef struct frugal_squad_params {
     size_t limit;             /* ask only the first N questions (0 = all) */
     size_t k;                 /* chunks per question (default 5) */
     double threshold;         /* CPU share threshold (default FRUGAL_ASK_DEFAULT_THRESHOLD) */
-    size_t context_budget_tokens; /* default FRUGAL_ASK_DEFAULT_BUDGET */
+    size_t context_budget_tokens; /* the cap of the adaptive context budget (as
+                                     frugal_ask_params; default FRUGAL_ASK_DEFAULT_BUDGET) */
     const char *features_path;/* when set, one TSV line per question (id, article, label,
                                  confidence, features) is written there, for fitting the
                                  confidence model (bench/squad_fit.py) */

@@ -92,7 +92,7 @@ void cmd_eval_help(FILE *out)
           "squad only:\n"
           "  --limit N            ask only the first N questions\n"
           "  --threshold X        the CPU confidence threshold (default 0.70)\n"
-          "  --budget N           token budget of the compressed context (default 240)\n"
+          "  --budget N           most tokens of the compressed context (default 400, adaptive below)\n"
           "  --features F         write one TSV line of answer features per question to F\n"
           "                       (for bench/squad_fit.py)\n"
           "  --db PATH, -q/--quiet, -v/--verbose, -h/--help as for every verb\n",

@@ -178,7 +178,7 @@ void cmd_serve_help(FILE *out)
           "  --threshold X          confidence from which the router answers on the CPU, for\n"
           "                         requests without min_confidence (default "
           STRINGIFY(FRUGAL_ASK_DEFAULT_THRESHOLD) ")\n"
-          "  --budget N             token budget of the compressed generator context (default\n"
+          "  --budget N             most tokens of the compressed generator context (default\n"
           "                         " STRINGIFY(FRUGAL_ASK_DEFAULT_BUDGET) ")\n"
           "  --rerank DIR           a cross-encoder (a Hugging Face folder, as for `frugal search\n"
           "                         --rerank`) that /v1/search, /v1/ask and chat completions\n"

@@ -91,6 +91,7 @@ void frugal_ask_default_params(frugal_ask_params *params)
     params->k = 5;
     params->min_confidence = FRUGAL_ASK_DEFAULT_THRESHOLD;
     params->context_budget_tokens = FRUGAL_ASK_DEFAULT_BUDGET;
+    params->context_mass = FRUGAL_ASK_DEFAULT_CONTEXT_MASS;
     params->cache_similarity = FRUGAL_ASK_DEFAULT_CACHE_SIMILARITY;
     params->rerank_budget_ms = FRUGAL_SEARCH_DEFAULT_RERANK_BUDGET_MS;
 }
@@ -600,7 +601,7 @@ static frugal_status answer_build(frugal_db *db, struct xans *x, const char *que
     struct buf ctx;
     buf_init(&ctx, 0);
     if (rc == FRUGAL_OK && answered) {
-        compress_select(chunks, &xr, p->context_budget_tokens, selected);
+        compress_select(chunks, &xr, p->context_budget_tokens, p->context_mass, selected);
         rc = compress_render(chunks, n, &xr, selected, &ctx);
         a->context_tokens = ctx.ptr != NULL ? compress_count_tokens(ctx.ptr, ctx.len) : 0;
         if (rc == FRUGAL_OK && extra != NULL && extra->context != NULL)

@@ -11,7 +11,8 @@
  *   span_support, f1   the same and the official token F1 (best over the golds) for the short
  *                      span, or the sentence when no answer-type cue gave a span;
  *   retrieval_support  the top-5 chunks, whole, contain a gold answer (the ceiling);
- *   context_support    the compressed context (compress.h, default budget) contains one;
+ *   context_support    the compressed context (compress.h; frugal_ask's default adaptive
+ *                      budget, capped at params->context_budget_tokens) contains one;
  *   context_token_ratio  its tokens over those of the top-5 chunks whole, summed over questions;
  *   cpu_share, cpu_support  the share with confidence >= threshold and the support on it; and
  *                      the same at the thresholds 0.0 .. 0.9 (the coverage/support curve).
@@ -22,7 +23,11 @@
  * question (id, article, label, confidence, features) is written for bench/squad_fit.py, which
  * fits the confidence model on one half of the articles and checks it on the other; and beside
  * it, in features_path + ".sentences", a line per candidate sentence (squad_sentences: its
- * label and its sentence features), from which the sentence score's weights are fitted.
+ * label, score and sentence features), from which the sentence score's weights are fitted and
+ * the context budget is tuned; and in features_path + ".contexts" a line per question (id,
+ * article, confidence, context support, context tokens, top-5 tokens whole, retrieval support),
+ * from which bench/squad_fit.py --contexts reports the compressed context on each half and on
+ * the questions the router would send to a generator (confidence < threshold).
  *
  * Why: the router's CPU threshold and the extractor's weights must come from a measurement, and
  * the measurement must go through the same calls users make.
@@ -473,9 +478,10 @@ struct squad_sums {
 };
 
 /* Writes one TSV line per candidate sentence of question q to out: id, article, question type,
- * sentence number, chunk, label (holds a gold answer), 1 for the answer, tokens, then the
- * sentence features (enum xans_sfeature). Retrieves again, as answer_ask does, since the answer
- * keeps only its own sentence. */
+ * sentence number, chunk, label (holds a gold answer), 1 for the answer, tokens, score, number
+ * within its chunk, the tokens of the top-k chunks whole (the question's, on every line), then
+ * the sentence features (enum xans_sfeature). Retrieves again, as answer_ask does, since the
+ * answer keeps only its own sentence. */
 static frugal_status squad_sentences(frugal_db *db, struct xans *x, const struct squad_set *s,
                                      const struct squad_question *q, const frugal_ask_params *ap,
                                      char **golds, size_t n_golds, FILE *out)
@@ -512,6 +518,7 @@ static frugal_status squad_sentences(frugal_db *db, struct xans *x, const struct
     buf_init(&norm, 0);
     if (rc == FRUGAL_OK)
         rc = xans_run(x, q->question, ch, n, &xr, &e);
+    size_t whole_tokens = compress_tokens_whole(ch, n, ap->k);
     for (size_t i = 0; rc == FRUGAL_OK && i < xr.n_sentences; i++) {
         const struct xans_sentence *t = &xr.sentences[i];
         const char *text = ch[t->chunk].text + t->byte_start;
@@ -519,10 +526,10 @@ static frugal_status squad_sentences(frugal_db *db, struct xans *x, const struct
         rc = squad_normalize(text, len, &norm);
         if (rc != FRUGAL_OK)
             break;
-        fprintf(out, "%s\t%zu\t%d\t%zu\t%zu\t%d\t%d\t%zu", q->id,
+        fprintf(out, "%s\t%zu\t%d\t%zu\t%zu\t%d\t%d\t%zu\t%.6f\t%zu\t%zu", q->id,
                 s->paragraphs[q->paragraph].article, (int)xr.qtype, i, t->chunk,
                 any_gold(norm.ptr, golds, n_golds) ? 1 : 0, i == xr.best ? 1 : 0,
-                compress_count_tokens(text, len));
+                compress_count_tokens(text, len), t->score, t->index, whole_tokens);
         for (size_t k = 0; k < XANS_N_SFEATURES; k++)
             fprintf(out, "\t%.5f", t->sfeatures[k]);
         fputc('\n', out);
@@ -540,7 +547,8 @@ static frugal_status squad_sentences(frugal_db *db, struct xans *x, const struct
 static frugal_status squad_one(frugal_db *db, struct xans *x, const struct squad_set *s,
                                const struct squad_question *q, const frugal_ask_params *ap,
                                struct squad_sums *sums, struct squad_outcome *outcome,
-                               double *latency_ms, FILE *features, FILE *sentences)
+                               double *latency_ms, FILE *features, FILE *sentences,
+                               FILE *contexts)
 {
     struct buf context;
     struct buf whole;
@@ -586,14 +594,21 @@ static frugal_status squad_one(frugal_db *db, struct xans *x, const struct squad
         sums->f1 += best;
         rc = squad_normalize(context.ptr != NULL ? context.ptr : "", context.len, &norm);
     }
+    bool context_support = false;
     if (rc == FRUGAL_OK) {
-        sums->context += any_gold(norm.ptr, golds, n_golds);
+        context_support = any_gold(norm.ptr, golds, n_golds);
+        sums->context += context_support;
         rc = squad_normalize(whole.ptr != NULL ? whole.ptr : "", whole.len, &norm);
     }
     if (rc == FRUGAL_OK && sentences != NULL)
         rc = squad_sentences(db, x, s, q, ap, golds, n_golds, sentences);
     if (rc == FRUGAL_OK) {
-        sums->retrieval += any_gold(norm.ptr, golds, n_golds);
+        bool retrieval = any_gold(norm.ptr, golds, n_golds);
+        sums->retrieval += retrieval;
+        if (contexts != NULL)
+            fprintf(contexts, "%s\t%zu\t%.6f\t%d\t%zu\t%zu\t%d\n", q->id,
+                    s->paragraphs[q->paragraph].article, a->confidence, context_support ? 1 : 0,
+                    a->context_tokens, a->context_tokens_full, retrieval ? 1 : 0);
         sums->context_tokens += (double)a->context_tokens;
         sums->whole_tokens += (double)a->context_tokens_full;
         outcome->confidence = a->confidence;
@@ -643,8 +658,11 @@ static frugal_status squad_run(frugal_db *db, const struct squad_set *s,
     struct xans *x = NULL;
     FILE *features = NULL;
     FILE *sentences = NULL;
+    FILE *contexts = NULL;
     struct buf sentences_path;
+    struct buf contexts_path;
     buf_init(&sentences_path, 0);
+    buf_init(&contexts_path, 0);
     struct squad_outcome *outcomes = frugal_calloc(n > 0 ? n : 1, sizeof *outcomes);
     double *latency = frugal_calloc(n > 0 ? n : 1, sizeof *latency);
     struct squad_sums sums;
@@ -673,6 +691,18 @@ static frugal_status squad_run(frugal_db *db, const struct squad_set *s,
             db_set_error(db, rc, "cannot write the sentence features file");
         }
     }
+    if (rc == FRUGAL_OK && p->features_path != NULL) {
+        rc = buf_printf(&contexts_path, "%s.contexts", p->features_path);
+        if (rc != FRUGAL_OK)
+            db_set_error(db, rc, "out of memory");
+    }
+    if (rc == FRUGAL_OK && p->features_path != NULL) {
+        contexts = fopen(contexts_path.ptr, "w");
+        if (contexts == NULL) {
+            rc = FRUGAL_EIO;
+            db_set_error(db, rc, "cannot write the contexts file");
+        }
+    }
     frugal_ask_params ap;
     frugal_ask_default_params(&ap);
     ap.collection = p->collection;
@@ -683,7 +713,7 @@ static frugal_status squad_run(frugal_db *db, const struct squad_set *s,
     size_t done = 0;
     for (size_t i = 0; rc == FRUGAL_OK && i < n; i++) {
         rc = squad_one(db, x, s, &s->questions[i], &ap, &sums, &outcomes[i], &latency[i],
-                       features, sentences);
+                       features, sentences, contexts);
         if (rc == FRUGAL_OK)
             done++;
         if (rc == FRUGAL_OK && p->on_progress != NULL && (done % 64 == 0 || done == n))
@@ -697,7 +727,12 @@ static frugal_status squad_run(frugal_db *db, const struct squad_set *s,
         rc = FRUGAL_EIO;
         db_set_error(db, rc, "cannot write the sentence features file");
     }
+    if (contexts != NULL && fclose(contexts) != 0 && rc == FRUGAL_OK) {
+        rc = FRUGAL_EIO;
+        db_set_error(db, rc, "cannot write the contexts file");
+    }
     buf_release(&sentences_path);
+    buf_release(&contexts_path);
     if (rc == FRUGAL_OK && done > 0) {
         double d = (double)done;
         report->questions = done;

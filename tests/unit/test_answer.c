@@ -340,7 +340,7 @@ static void test_compression(void **state)
     assert_non_null(sel);
     size_t whole = compress_tokens_whole(&c, 1, 5);
     for (size_t budget = 10; budget <= 80; budget += 35) {
-        size_t used = compress_select(&c, &r, budget, sel);
+        size_t used = compress_select(&c, &r, budget, 0.0, sel);
         assert_true(used <= budget);
         assert_true(sel[r.best]);
         struct buf out;
@@ -353,7 +353,7 @@ static void test_compression(void **state)
         buf_release(&out);
     }
     /* a budget below the best sentence still keeps it, alone */
-    size_t used = compress_select(&c, &r, 1, sel);
+    size_t used = compress_select(&c, &r, 1, 0.0, sel);
     assert_true(sel[r.best]);
     assert_int_equal(used, compress_count_tokens("The secret code of the vault is 4711.", 37));
     size_t n_sel = 0;
@@ -364,6 +364,87 @@ static void test_compression(void **state)
     frugal_free(a);
     xans_result_release(&r);
     xans_free(x);
+    buf_release(&text);
+}
+
+/* A chunk of ten sentences of equal length with the scores given, best = the answer. */
+static void adaptive_case(struct buf *text, struct xans_sentence *sents, const double *scores,
+                          size_t best, struct xans_result *r)
+{
+    buf_reset(text);
+    memset(sents, 0, 10 * sizeof *sents);
+    for (size_t i = 0; i < 10; i++) {
+        if (i > 0)
+            assert_int_equal(buf_putc(text, ' '), FRUGAL_OK);
+        sents[i].chunk = 0;
+        sents[i].index = i;
+        sents[i].byte_start = text->len;
+        assert_int_equal(buf_printf(text, "Sentence %zu says something plain about the topic.", i),
+                         FRUGAL_OK);
+        sents[i].byte_end = text->len;
+        sents[i].score = scores[i];
+    }
+    memset(r, 0, sizeof *r);
+    r->sentences = sents;
+    r->n_sentences = 10;
+    r->best = best;
+}
+
+static size_t n_selected(const bool *sel, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += sel[i];
+    return k;
+}
+
+static void test_adaptive_compression(void **state)
+{
+    (void)state;
+    struct buf text;
+    buf_init(&text, 0);
+    struct xans_sentence sents[10];
+    struct xans_result r;
+    bool sel[10];
+    static const double confident[10] = {0.01, 0.01, 0.95, 0.01, 0.01,
+                                         0.01, 0.01, 0.01, 0.01, 0.01};
+    static const double flat[10] = {0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3};
+    adaptive_case(&text, sents, confident, 2, &r);
+    struct xans_chunk c = chunk_of(text.ptr, 1, 0, 1.0);
+    size_t one = compress_count_tokens(text.ptr + sents[2].byte_start,
+                                       sents[2].byte_end - sents[2].byte_start);
+    /* confident: the answer sentence alone gathers 0.95 / 1.04 of the mass */
+    size_t used = compress_select(&c, &r, 400, 0.78, sel);
+    assert_true(sel[2]);
+    assert_int_equal(n_selected(sel, 10), 1);
+    assert_int_equal(used, one);
+    /* the same scores with a fixed budget fill it */
+    used = compress_select(&c, &r, 400, 0.0, sel);
+    assert_int_equal(n_selected(sel, 10), 10);
+    /* flat: 0.78 of the mass takes 8 of the 10 sentences */
+    adaptive_case(&text, sents, flat, 2, &r);
+    c = chunk_of(text.ptr, 1, 0, 1.0);
+    size_t flat_used = compress_select(&c, &r, 400, 0.78, sel);
+    assert_true(sel[2]);
+    assert_int_equal(n_selected(sel, 10), 8);
+    assert_int_equal(flat_used, 8 * one + 7); /* one token per separator */
+    assert_true(flat_used > 4 * one);
+    /* the cap holds */
+    used = compress_select(&c, &r, 3 * one, 0.78, sel);
+    assert_true(used <= 3 * one);
+    assert_int_equal(n_selected(sel, 10), 2);
+    assert_true(sel[2]);
+    /* the answer sentence is kept even when scored low and over the cap */
+    static const double low_best[10] = {0.6, 0.6, 0.6, 0.6, 0.6, 0.05, 0.6, 0.6, 0.6, 0.6};
+    adaptive_case(&text, sents, low_best, 5, &r);
+    c = chunk_of(text.ptr, 1, 0, 1.0);
+    used = compress_select(&c, &r, 1, 0.78, sel);
+    assert_true(sel[5]);
+    assert_int_equal(n_selected(sel, 10), 1);
+    assert_int_equal(used, one);
+    used = compress_select(&c, &r, 400, 0.78, sel);
+    assert_true(sel[5]);
+    assert_true(n_selected(sel, 10) >= 8);
     buf_release(&text);
 }
 
@@ -432,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_sentence_features),
         cmocka_unit_test(test_table_rows_and_list_items),
         cmocka_unit_test(test_compression),
+        cmocka_unit_test(test_adaptive_compression),
         cmocka_unit_test(test_token_counter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
