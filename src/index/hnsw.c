@@ -12,9 +12,10 @@
  * lines and measured ~10% slower here). Level-0 lists are [count u32][2M links u32], or for int8
  * (params.compact_links) Elias-Fano coded in a fixed stride, ~2 + log2(slots / links) bits a
  * link (hnsw_links.c). Levels above 0 exist for ~1/M of the nodes, so they live in one pool of
- * [count][M links] lists per level, found through a sorted table of those nodes' slots (a binary
- * search; only the descent and insertion use it): 8 bytes per upper node instead of a pointer
- * per node. Insertion descends greedily from the entry point, then on each of
+ * [count][M links] lists per level (coded the same way for int8), found through a sorted table
+ * of those nodes' slots (a binary search; only the descent and insertion use it): 8 bytes per
+ * upper node instead of a pointer per node. Each slot's top level and tombstone flag share one
+ * byte. Insertion descends greedily from the entry point, then on each of
  * the node's levels runs a best-first search with ef_construction candidates and keeps M links
  * chosen by the paper's heuristic (a candidate is kept only if it is closer to the new node than
  * to every link already kept); once the node's lists on all its levels are written, it adds the
@@ -128,7 +129,7 @@ frugal_status hnsw_ids_spread(struct hnsw *h, size_t extra)
         return FRUGAL_ENOMEM;
     }
     for (size_t i = 0; i < h->n; i++) {
-        if (!h->deleted[i])
+        if (!node_deleted(h, i))
             hnsw_idmap_put(h, (uint32_t)i);
     }
     return FRUGAL_OK;
@@ -146,7 +147,7 @@ uint32_t hnsw_idmap_get(const struct hnsw *h, int64_t id)
 
     if (h->dense_ids) {
         uint64_t off = (uint64_t)id - (uint64_t)h->id_base;
-        if (id < h->id_base || off >= h->n || h->deleted[off])
+        if (id < h->id_base || off >= h->n || node_deleted(h, off))
             return NO_NODE;
         return (uint32_t)off;
     }
@@ -283,6 +284,7 @@ frugal_status hnsw_new(const struct hnsw_params *p, struct hnsw **out, struct er
         h->p.compact_links = false;
     h->k = vec_kernels_best();
     h->m0 = 2 * p->m;
+    h->up_list_bytes = (1 + (size_t)p->m) * sizeof(uint32_t); /* until hnsw_links_grow packs */
     h->level_mult = 1.0 / log((double)p->m);
     elem = p->storage == VEC_STORE_F32 ? 4 : (p->storage == VEC_STORE_F16 ? 2 : 1);
     h->code_bytes = elem * p->dim;
@@ -327,8 +329,7 @@ void hnsw_free(struct hnsw *h)
     frugal_free(h->level0);
     frugal_free(h->packed0);
     frugal_free(h->labels);
-    frugal_free(h->levels);
-    frugal_free(h->deleted);
+    frugal_free(h->node_bits);
     if (h->f32_map.ptr != NULL)
         fs_map_close(&h->f32_map);
     else
@@ -357,7 +358,7 @@ static frugal_status f32_to_memory(struct hnsw *h)
 
 frugal_status hnsw_upper_add(struct hnsw *h, uint32_t node, int level)
 {
-    size_t words = (size_t)level * (1 + h->p.m);
+    size_t bytes = (size_t)level * h->up_list_bytes;
     void *p;
 
     if (h->n_up == h->up_cap) {
@@ -372,23 +373,24 @@ frugal_status hnsw_upper_add(struct hnsw *h, uint32_t node, int level)
         h->up_off = p;
         h->up_cap = cap;
     }
-    if (h->up_words + words > h->up_pool_cap) {
-        size_t cap = h->up_pool_cap == 0 ? 256 : 2 * h->up_pool_cap;
-        while (cap < h->up_words + words)
+    /* 8 bytes of tail past the lists: a coded list is read 8 bytes at a time */
+    if (h->up_bytes + bytes + 8 > h->up_pool_cap) {
+        size_t cap = h->up_pool_cap == 0 ? 1024 : 2 * h->up_pool_cap;
+        while (cap < h->up_bytes + bytes + 8)
             cap *= 2;
         if (cap > UINT32_MAX)
             return FRUGAL_ETOOBIG;
-        p = frugal_reallocarray(h->up_pool, cap, sizeof(uint32_t));
+        p = frugal_realloc(h->up_pool, cap);
         if (p == NULL)
             return FRUGAL_ENOMEM;
         h->up_pool = p;
         h->up_pool_cap = cap;
     }
-    memset(h->up_pool + h->up_words, 0, words * sizeof(uint32_t));
+    memset(h->up_pool + h->up_bytes, 0, bytes + 8); /* empty lists, in either representation */
     h->up_nodes[h->n_up] = node;
-    h->up_off[h->n_up] = (uint32_t)h->up_words;
+    h->up_off[h->n_up] = (uint32_t)h->up_bytes;
     h->n_up++;
-    h->up_words += words;
+    h->up_bytes += bytes;
     return FRUGAL_OK;
 }
 
@@ -415,6 +417,12 @@ frugal_status hnsw_reserve(struct hnsw *h, size_t want)
         return FRUGAL_ENOMEM;
     if (want <= h->cap)
         return FRUGAL_OK;
+    /* the first fill (a batch into an empty index, a load) gets exactly what it asks for: the
+     * Elias-Fano lists of an int8 index are coded for ids below the capacity, so a capacity
+     * rounded up to a power of two would cost up to a bit a link (3 bytes a node on GloVe-100d);
+     * later growth doubles, and recodes once each time (hnsw_links_grow) */
+    if (h->cap == 0 && want > cap)
+        cap = want;
     while (cap < want)
         cap = cap * 2 > cap ? cap * 2 : want;
     if (cap > NO_NODE - 1)
@@ -441,8 +449,7 @@ frugal_status hnsw_reserve(struct hnsw *h, size_t want)
     } while (0)
     if (!h->dense_ids)
         GROW(labels, sizeof(int64_t));
-    GROW(levels, 1);
-    GROW(deleted, 1);
+    GROW(node_bits, 1);
     if (h->p.keep_f32)
         GROW(f32, h->p.dim * sizeof(float));
 #undef GROW
@@ -561,16 +568,16 @@ void hnsw_memory(struct hnsw *h, struct hnsw_memory *m)
     memset(m, 0, sizeof(*m));
     pthread_rwlock_rdlock(&h->lock);
     m->codes = h->n * h->code_stride;
-    m->links = h->up_words * sizeof(uint32_t);
+    m->links = h->up_bytes + (h->up_bytes > 0 ? 8 : 0);
     if (h->packed0 != NULL)
         m->links += h->n * h->link_stride + 8;
     else
         m->links += h->n * (1 + (size_t)h->m0) * sizeof(uint32_t);
     if (!h->dense_ids) /* (dense ids: nothing stored) */
         m->ids = h->n * sizeof(int64_t) + h->map.cap * sizeof(uint32_t);
-    /* level and tombstone bytes; the slot and pool offset of each node with upper levels; the
-     * stack of reusable tombstones */
-    m->node_meta = h->n * 2 + h->n_up * 2 * sizeof(uint32_t) + h->n_free * sizeof(uint32_t) +
+    /* the level and tombstone byte; the slot and pool offset of each node with upper levels;
+     * the stack of reusable tombstones */
+    m->node_meta = h->n + h->n_up * 2 * sizeof(uint32_t) + h->n_free * sizeof(uint32_t) +
                    sizeof(*h);
     if (h->lo != NULL)
         m->node_meta += 2 * (size_t)h->p.dim * sizeof(float);

@@ -51,10 +51,10 @@ struct hnsw_params {
     uint32_t rescore;            /* candidates rescored with float32 (0 = all ef); default 0 */
     double filter_flat_fraction; /* exact scan below this matching fraction; default 0.05 */
     uint64_t seed;               /* level generator seed; default 42 */
-    bool compact_links;          /* int8 only: keep the level-0 links Elias-Fano coded (~2 +
-                                    log2(slots / links) bits a link, hnsw_links.c) through every
-                                    add, update and delete. Default true; the loader sets it for
-                                    int8 files */
+    bool compact_links;          /* int8 only: keep the links (level 0 and upper) Elias-Fano
+                                    coded (~2 + log2(slots / links) bits a link, hnsw_links.c)
+                                    through every add, update and delete. Default true; the
+                                    loader sets it for int8 files */
 };
 
 struct hnsw;
@@ -98,10 +98,10 @@ const struct hnsw_params *hnsw_get_params(const struct hnsw *h);
  * never written, hence not resident), the id hash table at its capacity. */
 struct hnsw_memory {
     size_t codes;           /* stored vectors (float32 / float16 / int8 codes, with padding) */
-    size_t links;           /* level-0 lists (u32 counts and slots, or Elias-Fano coded) and the
-                               upper-level pool (u32 counts and slots) */
+    size_t links;           /* level-0 lists and the upper-level pool (u32 counts and slots, or
+                               Elias-Fano coded) */
     size_t ids;             /* the caller's int64 ids per slot, and the id -> slot hash table */
-    size_t node_meta;       /* per slot: level and tombstone bytes; per node with upper levels:
+    size_t node_meta;       /* per slot: the level and tombstone byte; per node with upper levels:
                                its slot and pool offset (u32 each); the free-slot stack; the
                                int8 ranges; the index's own struct */
     size_t rescore;         /* float32 rescoring copy in memory (0 when on disk or absent) */

@@ -162,7 +162,7 @@ static void set_own_links(struct hnsw *h, struct scratch *s, uint32_t node, int 
 /* Links slot `node` (code, level, upper arrays already in place) into the graph. */
 static bool link_node(struct hnsw *h, struct scratch *s, uint32_t node)
 {
-    int level = h->levels[node];
+    int level = node_level(h, node);
     bool holds_ep = false;
     uint32_t ep;
     int top;
@@ -281,8 +281,7 @@ static frugal_status new_slot(struct hnsw *h, int64_t id, const float *vec, floa
     memset(h->codes + (size_t)slot * h->code_stride, 0, h->code_stride);
     encode(h, slot, v);
     set_label(h, slot, id);
-    h->levels[slot] = (uint8_t)level;
-    h->deleted[slot] = 0;
+    h->node_bits[slot] = (uint8_t)level; /* (not a tombstone) */
     h->n++;
     hnsw_idmap_put(h, slot);
     *slot_out = slot;
@@ -298,8 +297,8 @@ static size_t scratch_ef(const struct hnsw *h)
 /* Tombstones a slot whose linking failed, so that the index stays consistent. */
 static void abandon_slot(struct hnsw *h, uint32_t slot)
 {
-    if (!h->deleted[slot]) {
-        h->deleted[slot] = 1;
+    if (!node_deleted(h, slot)) {
+        h->node_bits[slot] |= NODE_DELETED;
         h->n_deleted++;
         hnsw_idmap_del(h, label_of(h, slot));
     }
@@ -312,12 +311,12 @@ static void abandon_slot(struct hnsw *h, uint32_t slot)
  * harmless to the search (tested: recall after heavy churn, tests/unit/test_hnsw.c). */
 static void reuse_slot(struct hnsw *h, uint32_t slot, int64_t id, const float *vec, float *tmp)
 {
-    int level = h->levels[slot];
+    int level = node_level(h, slot);
     const float *v = vec;
 
     hnsw_links_put(h, slot, 0, (const uint32_t[]){0});
     if (level > 0)
-        memset(upper_of(h, slot), 0, (size_t)level * (1 + h->p.m) * sizeof(uint32_t));
+        memset(upper_of(h, slot), 0, (size_t)level * h->up_list_bytes); /* empty lists */
     if (h->p.metric == VEC_METRIC_COS) {
         memcpy(tmp, vec, h->p.dim * sizeof(float));
         hnsw_normalize(tmp, h->p.dim);
@@ -326,7 +325,7 @@ static void reuse_slot(struct hnsw *h, uint32_t slot, int64_t id, const float *v
     memset(h->codes + (size_t)slot * h->code_stride, 0, h->code_stride);
     encode(h, slot, v);
     set_label(h, slot, id);
-    h->deleted[slot] = 0;
+    h->node_bits[slot] &= (uint8_t)~NODE_DELETED;
     h->n_deleted--;
     hnsw_idmap_put(h, slot);
 }
@@ -336,7 +335,7 @@ static uint32_t pop_free(struct hnsw *h)
 {
     while (h->n_free > 0) {
         uint32_t slot = h->free_slots[--h->n_free];
-        if (slot < h->n && h->deleted[slot])
+        if (slot < h->n && node_deleted(h, slot))
             return slot;
     }
     return NO_NODE;
@@ -348,7 +347,7 @@ static uint32_t take_own_slot(struct hnsw *h, int64_t id)
 {
     uint64_t off = (uint64_t)id - (uint64_t)h->id_base;
 
-    if (!h->dense_ids || id < h->id_base || off >= h->n || !h->deleted[off])
+    if (!h->dense_ids || id < h->id_base || off >= h->n || !node_deleted(h, off))
         return NO_NODE;
     for (size_t i = h->n_free; i-- > 0;) {
         if (h->free_slots[i] == off) {
@@ -365,7 +364,7 @@ static uint32_t take_own_slot(struct hnsw *h, int64_t id)
  * reuse only once the tombstones add up to at least the table. */
 static bool append_keeps_ids_dense(const struct hnsw *h, int64_t id)
 {
-    size_t slot_bytes = h->code_stride + 2 +
+    size_t slot_bytes = h->code_stride + 1 +
                         (h->packed0 != NULL ? h->link_stride : (1 + (size_t)h->m0) * 4) +
                         (h->p.keep_f32 ? h->p.dim * sizeof(float) : 0);
 
@@ -450,7 +449,7 @@ static void *batch_worker(void *arg)
             break;
         if (!insert_node(j->h, j->s, (uint32_t)i)) {
             atomic_store(j->failed, 1);
-            abandon_slot(j->h, (uint32_t)i); /* deleted[] is only read for other slots */
+            abandon_slot(j->h, (uint32_t)i); /* node_bits[i] is only read for other slots */
         }
     }
     return NULL;
@@ -586,9 +585,9 @@ frugal_status hnsw_add_batch(struct hnsw *h, const int64_t *ids, const float *ve
         while (h->n > first) {
             h->n--;
             hnsw_idmap_del(h, label_of(h, h->n));
-            if (h->levels[h->n] > 0) { /* the last node of up_nodes */
+            if (node_level(h, h->n) > 0) { /* the last node of up_nodes */
                 h->n_up--;
-                h->up_words = h->up_off[h->n_up];
+                h->up_bytes = h->up_off[h->n_up];
             }
         }
     }
@@ -606,7 +605,7 @@ static void repair(struct hnsw *h, struct scratch *s, uint32_t x)
 {
     uint32_t xl[2 * 256]; /* up to m0 links */
 
-    for (int lev = 0; lev <= h->levels[x]; lev++) {
+    for (int lev = 0; lev <= node_level(h, x); lev++) {
         const uint32_t *l = hnsw_links_get(h, x, lev, s->links);
         uint32_t n_x = l[0];
         memcpy(xl, l + 1, n_x * sizeof(uint32_t));
@@ -616,7 +615,7 @@ static void repair(struct hnsw *h, struct scratch *s, uint32_t x)
             bool links_back = false;
             size_t n = 0;
 
-            if (h->deleted[nb])
+            if (node_deleted(h, nb))
                 continue;
             nl = links_edit(h, nb, lev, s->links);
             for (uint32_t j = 1; j <= nl[0]; j++)
@@ -629,14 +628,14 @@ static void repair(struct hnsw *h, struct scratch *s, uint32_t x)
             hnsw_prep_node(h, &s->c, nb);
             for (uint32_t j = 1; j <= nl[0]; j++) {
                 uint32_t y = nl[j];
-                if (s->visited[y] == s->epoch || h->deleted[y])
+                if (s->visited[y] == s->epoch || node_deleted(h, y))
                     continue;
                 s->visited[y] = s->epoch;
                 s->tmp[n++] = (struct cand){dist_prep(h, &s->c, y), y};
             }
             for (uint32_t j = 0; j < n_x; j++) {
                 uint32_t y = xl[j];
-                if (s->visited[y] == s->epoch || h->deleted[y] || h->levels[y] < lev)
+                if (s->visited[y] == s->epoch || node_deleted(h, y) || node_level(h, y) < lev)
                     continue;
                 s->visited[y] = s->epoch;
                 s->tmp[n++] = (struct cand){dist_prep(h, &s->c, y), y};
@@ -659,7 +658,7 @@ static frugal_status delete_locked(struct hnsw *h, int64_t id, struct err *err)
     s = hnsw_scratch_get(h, scratch_ef(h));
     if (s == NULL)
         return err_set(err, FRUGAL_ENOMEM, "hnsw: out of memory");
-    h->deleted[x] = 1;
+    h->node_bits[x] |= NODE_DELETED;
     h->n_deleted++;
     hnsw_idmap_del(h, id);
     repair(h, s, x);
@@ -670,15 +669,16 @@ static frugal_status delete_locked(struct hnsw *h, int64_t id, struct err *err)
         uint32_t best = NO_NODE;
         for (size_t i = 0; i < h->n_up; i++) {
             uint32_t y = h->up_nodes[i];
-            if (!h->deleted[y] && (best == NO_NODE || h->levels[y] > h->levels[best]))
+            if (!node_deleted(h, y) &&
+                (best == NO_NODE || node_level(h, y) > node_level(h, best)))
                 best = y;
         }
         for (uint32_t i = 0; best == NO_NODE && i < h->n; i++) {
-            if (!h->deleted[i])
+            if (!node_deleted(h, i))
                 best = i;
         }
         h->entry = best;
-        h->max_level = h->levels[best];
+        h->max_level = node_level(h, best);
     }
     return FRUGAL_OK;
 }

@@ -3,8 +3,9 @@
  * (vecfile.h; the HNSW sections are specified in docs/formats.md).
  *
  * How: hnsw_save gathers the slot arrays as sections (the upper-level pool is already the upper
- * section, in slot order; packed level-0 lists are decoded to uint32 and implicit ids written
- * out, so that the file layout does not depend on the memory layout) and hands them to
+ * section, in slot order, when unpacked; packed lists, level 0 and upper, are decoded to uint32,
+ * the level and tombstone byte split in two sections and implicit ids written out, so that the
+ * file layout does not depend on the memory layout) and hands them to
  * vecfile_write, which writes atomically. The loader lets vecfile check the container (sizes,
  * checksums), then checks every section against the header and every graph invariant (link
  * counts, link targets in range and present on that level, unique live ids, entry point) before
@@ -34,45 +35,45 @@ frugal_status hnsw_save(struct hnsw *h, const char *path, struct err *err)
 {
     struct vecfile_header hdr;
     struct vecfile_section sec[8];
-    char *codes = NULL;
     size_t n_sec = 0;
-    uint32_t *level0;
-    int64_t *labels;
+    /* the file's layout, where the memory layout differs (each NULL when it does not): */
+    uint8_t *flags = NULL;    /* n levels, then n tombstone flags (in memory one byte a node) */
+    int64_t *labels = NULL;   /* every id (dense ids keep none) */
+    uint32_t *level0 = NULL;  /* level-0 lists as uint32 (packed in memory) */
+    uint32_t *upper = NULL;   /* upper lists as uint32 (packed in memory) */
+    char *codes = NULL;       /* codes unpadded (float32/float16 are padded in memory) */
+    size_t upper_words;
     frugal_status rc;
 
     pthread_rwlock_rdlock(&h->lock);
-    level0 = h->level0;
-    labels = h->labels;
-    if (h->dense_ids) { /* the file always holds every id */
+    upper_words = h->up_bytes / h->up_list_bytes * (1 + (size_t)h->p.m);
+    flags = frugal_reallocarray(NULL, h->n > 0 ? h->n : 1, 2);
+    if (flags == NULL)
+        goto out_nomem;
+    for (size_t i = 0; i < h->n; i++) {
+        flags[i] = (uint8_t)node_level(h, (uint32_t)i);
+        flags[h->n + i] = node_deleted(h, (uint32_t)i) ? 1 : 0;
+    }
+    if (h->dense_ids) {
         labels = frugal_reallocarray(NULL, h->n > 0 ? h->n : 1, sizeof(int64_t));
-        if (labels == NULL) {
-            pthread_rwlock_unlock(&h->lock);
-            return err_set(err, FRUGAL_ENOMEM, "%s: out of memory", path);
-        }
+        if (labels == NULL)
+            goto out_nomem;
         for (size_t i = 0; i < h->n; i++)
             labels[i] = h->id_base + (int64_t)i;
     }
-    if (h->packed0 != NULL) { /* the file holds level-0 lists as uint32 */
-        level0 = frugal_reallocarray(NULL, h->n, (1 + (size_t)h->m0) * sizeof(uint32_t));
-        if (level0 == NULL) {
-            pthread_rwlock_unlock(&h->lock);
-            if (labels != h->labels)
-                frugal_free(labels);
-            return err_set(err, FRUGAL_ENOMEM, "%s: out of memory", path);
-        }
+    if (h->packed0 != NULL) {
+        level0 = frugal_reallocarray(NULL, h->n > 0 ? h->n : 1,
+                                     (1 + (size_t)h->m0) * sizeof(uint32_t));
+        upper = frugal_reallocarray(NULL, upper_words > 0 ? upper_words : 1, sizeof(uint32_t));
+        if (level0 == NULL || upper == NULL)
+            goto out_nomem;
         hnsw_links_copy_out(h, level0);
+        hnsw_links_upper_out(h, upper);
     }
-    codes = h->codes;
-    if (h->code_stride != h->code_bytes && h->n > 0) { /* the file holds codes unpadded */
+    if (h->code_stride != h->code_bytes && h->n > 0) {
         codes = frugal_reallocarray(NULL, h->n, h->code_bytes);
-        if (codes == NULL) {
-            pthread_rwlock_unlock(&h->lock);
-            if (level0 != h->level0)
-                frugal_free(level0);
-            if (labels != h->labels)
-                frugal_free(labels);
-            return err_set(err, FRUGAL_ENOMEM, "%s: out of memory", path);
-        }
+        if (codes == NULL)
+            goto out_nomem;
         for (size_t i = 0; i < h->n; i++)
             memcpy(codes + i * h->code_bytes, h->codes + i * h->code_stride, h->code_bytes);
     }
@@ -89,14 +90,17 @@ frugal_status hnsw_save(struct hnsw *h, const char *path, struct err *err)
     hdr.n_deleted = h->n_deleted;
     hdr.generation = h->generation;
     hdr.entry = h->entry == NO_NODE ? -1 : (int64_t)h->entry;
-    sec[n_sec++] = (struct vecfile_section){TAG_LABELS, labels, h->n * sizeof(int64_t)};
-    sec[n_sec++] = (struct vecfile_section){TAG_LEVELS, h->levels, h->n};
-    sec[n_sec++] = (struct vecfile_section){TAG_DELETED, h->deleted, h->n};
-    sec[n_sec++] = (struct vecfile_section){TAG_LEVEL0, level0,
+    sec[n_sec++] = (struct vecfile_section){TAG_LABELS, labels != NULL ? labels : h->labels,
+                                            h->n * sizeof(int64_t)};
+    sec[n_sec++] = (struct vecfile_section){TAG_LEVELS, flags, h->n};
+    sec[n_sec++] = (struct vecfile_section){TAG_DELETED, flags + h->n, h->n};
+    sec[n_sec++] = (struct vecfile_section){TAG_LEVEL0, level0 != NULL ? level0 : h->level0,
                                             h->n * (1 + (size_t)h->m0) * sizeof(uint32_t)};
-    sec[n_sec++] = (struct vecfile_section){TAG_CODES, codes, h->n * h->code_bytes};
-    /* up_pool holds the upper lists of the nodes with levels in slot order: the section as is */
-    sec[n_sec++] = (struct vecfile_section){TAG_UPPER, h->up_pool, h->up_words * sizeof(uint32_t)};
+    sec[n_sec++] = (struct vecfile_section){TAG_CODES, codes != NULL ? codes : h->codes,
+                                            h->n * h->code_bytes};
+    /* the upper lists of the nodes with levels, in slot order (unpacked: up_pool as it is) */
+    sec[n_sec++] = (struct vecfile_section){TAG_UPPER, upper != NULL ? upper : (void *)h->up_pool,
+                                            upper_words * sizeof(uint32_t)};
     if (h->lo != NULL)
         sec[n_sec++] =
             (struct vecfile_section){TAG_QUANT, h->lo, 2 * (size_t)h->p.dim * sizeof(float)};
@@ -104,13 +108,16 @@ frugal_status hnsw_save(struct hnsw *h, const char *path, struct err *err)
         sec[n_sec++] =
             (struct vecfile_section){TAG_F32, h->f32, h->n * h->p.dim * sizeof(float)};
     rc = vecfile_write(path, &hdr, sec, n_sec, err);
+    goto out_free;
+out_nomem:
+    rc = err_set(err, FRUGAL_ENOMEM, "%s: out of memory", path);
+out_free:
     pthread_rwlock_unlock(&h->lock);
-    if (level0 != h->level0)
-        frugal_free(level0);
-    if (codes != h->codes)
-        frugal_free(codes);
-    if (labels != h->labels)
-        frugal_free(labels);
+    frugal_free(flags);
+    frugal_free(labels);
+    frugal_free(level0);
+    frugal_free(upper);
+    frugal_free(codes);
     return rc;
 }
 
@@ -223,8 +230,8 @@ static frugal_status from_vecfile(const struct vecfile *vf, struct fs_map *keep_
             memcpy(h->codes + i * h->code_stride, codes + i * h->code_bytes, h->code_bytes);
         if (!h->dense_ids)
             memcpy(h->labels, labels, (size_t)n * sizeof(int64_t));
-        memcpy(h->levels, levels, (size_t)n);
-        memcpy(h->deleted, deleted, (size_t)n);
+        for (size_t i = 0; i < n; i++) /* (checked: levels <= 24, tombstones 0 or 1) */
+            h->node_bits[i] = (uint8_t)(levels[i] | (deleted[i] ? NODE_DELETED : 0));
     }
     if (f32 != NULL && n > 0 && keep_map == NULL)
         memcpy(h->f32, f32, (size_t)n * p.dim * sizeof(float));
@@ -263,7 +270,8 @@ static frugal_status from_vecfile(const struct vecfile *vf, struct fs_map *keep_
         }
         if (hnsw_upper_add(h, (uint32_t)i, levels[i]) != FRUGAL_OK)
             goto out_nomem;
-        memcpy(upper_of(h, (uint32_t)i), upper + at, w * sizeof(uint32_t));
+        for (int lev = 1; lev <= levels[i]; lev++) /* checked above */
+            hnsw_links_put(h, (uint32_t)i, lev, upper + at + (size_t)(lev - 1) * (1 + p.m));
         at += w;
     }
     h->n_deleted = (size_t)hd->n_deleted;

@@ -85,19 +85,23 @@ struct hnsw {
     uint8_t *packed0;    /* cap x link_stride (+ 8 bytes of tail): the level-0 lists Elias-Fano
                             coded (params.compact_links; hnsw_links.c), else NULL */
     size_t link_stride;  /* bytes per packed list: the largest coded list of <= m0 ids */
-    uint32_t link_ubits; /* packed ids are < 2^link_ubits (>= cap) */
+    size_t link_universe; /* packed ids are < link_universe (the slot capacity) */
     uint8_t ef_low[256]; /* packed: low bits an id in a list of c ids, for c = 0..m0 */
     int64_t *labels;     /* cap: slot -> id; NULL while dense_ids */
     bool dense_ids;      /* slot i has id id_base + i (no labels, no id map): true from
                             hnsw_new until an id breaks the pattern (hnsw_ids_spread) */
     int64_t id_base;
-    uint8_t *levels;     /* cap: slot -> top level */
-    uint8_t *deleted;    /* cap: 1 = tombstone */
+    uint8_t *node_bits;  /* cap: slot -> its top level (bits 0-6) | NODE_DELETED (a tombstone),
+                            read through node_level / node_deleted: one byte for both (a
+                            second byte was 0.6% of an int8 GloVe-100d node) */
     uint32_t *up_nodes;  /* n_up: the slots with a level >= 1, increasing */
-    uint32_t *up_off;    /* n_up: where their lists start in up_pool (words) */
+    uint32_t *up_off;    /* n_up: where their lists start in up_pool (bytes) */
     size_t n_up, up_cap;
-    uint32_t *up_pool;   /* up_words: for each up_nodes slot, levels 1..level, [count][m links] */
-    size_t up_words, up_pool_cap;
+    uint8_t *up_pool;    /* up_bytes (+ 8 bytes of tail): for each up_nodes slot, levels
+                            1..level, one list of up_list_bytes each: [count][m links] as uint32,
+                            or Elias-Fano coded like level 0 when packed0 is */
+    size_t up_bytes, up_pool_cap;
+    size_t up_list_bytes; /* (1 + m) x 4, or packed: the largest coded list of <= m ids */
     uint32_t *free_slots; /* n_free: tombstones an add may reuse (a stack) */
     size_t n_free, free_cap;
     float *f32;          /* cap x dim: rescoring copy (f16/i8 with keep_f32), else NULL; n x dim
@@ -124,6 +128,18 @@ struct hnsw {
 #define EF_MAX_STRIDE 1096u
 #define EF_BUF_BYTES (EF_MAX_STRIDE + 8u)
 
+#define NODE_DELETED 0x80u
+
+static inline int node_level(const struct hnsw *h, uint32_t node)
+{
+    return h->node_bits[node] & 0x7f;
+}
+
+static inline bool node_deleted(const struct hnsw *h, uint32_t node)
+{
+    return (h->node_bits[node] & NODE_DELETED) != 0;
+}
+
 /* Level-0 lists of an unpacked index. */
 static inline uint32_t *links0(const struct hnsw *h, uint32_t node)
 {
@@ -146,8 +162,8 @@ static inline const void *code_of(const struct hnsw *h, uint32_t node)
     return h->codes + (size_t)node * h->code_stride;
 }
 
-/* The upper-level lists of node (level >= 1): a binary search of up_nodes. */
-static inline uint32_t *upper_of(const struct hnsw *h, uint32_t node)
+/* The upper-level lists of node (level >= 1), level 1 first: a binary search of up_nodes. */
+static inline uint8_t *upper_of(const struct hnsw *h, uint32_t node)
 {
     size_t lo = 0;
     size_t hi = h->n_up;
@@ -162,13 +178,21 @@ static inline uint32_t *upper_of(const struct hnsw *h, uint32_t node)
     return h->up_pool + h->up_off[lo];
 }
 
-/* The link list of node at a level >= 1, or at level 0 when unpacked: [0] = count, then the
+/* The link list of node at level of an unpacked index (packed0 NULL): [0] = count, then the
  * links, in place (writable). */
 static inline uint32_t *links_at(const struct hnsw *h, uint32_t node, int level)
 {
     if (level == 0)
         return links0(h, node);
-    return upper_of(h, node) + (size_t)(level - 1) * (1 + h->p.m);
+    return (uint32_t *)(void *)(upper_of(h, node) + (size_t)(level - 1) * h->up_list_bytes);
+}
+
+/* The coded list of node at level of a packed index. */
+static inline const uint8_t *packed_at(const struct hnsw *h, uint32_t node, int level)
+{
+    if (level == 0)
+        return packed_of(h, node);
+    return upper_of(h, node) + (size_t)(level - 1) * h->up_list_bytes;
 }
 
 static inline uint32_t max_links(const struct hnsw *h, int level)
@@ -215,26 +239,29 @@ static inline uint32_t links0_unpack(const struct hnsw *h, uint32_t node, uint32
     return ef_decode(h, packed_of(h, node), out);
 }
 
-/* hnsw_links.c. The level-0 lists stay packed through every write when params.compact_links
- * (int8, m0 <= 255): the first hnsw_reserve packs, and each growth of the slot arrays recodes
- * them for the larger slot range.
+/* hnsw_links.c. The link lists (level 0 and the upper pool) stay packed through every write
+ * when params.compact_links (int8, m0 <= 255): the first hnsw_reserve packs, and each growth of
+ * the slot arrays recodes them for the larger slot range.
  * hnsw_links_grow: makes room for new_cap lists (packed or not; FRUGAL_ENOMEM, FRUGAL_ETOOBIG
  *   past 2^31 slots when packed).
  * hnsw_links_get: node's list at level as [count][links] (in place, or decoded into buf, which
  * holds 1 + m0 words); under a parallel build the caller holds the node's stripe.
  * hnsw_links_put: stores list ([count][links], count <= max_links) as node's list at level.
- * hnsw_links_copy_out: the level-0 lists unpacked into dst (n x (1 + m0), unused slots 0). */
+ * hnsw_links_copy_out: the level-0 lists unpacked into dst (n x (1 + m0), unused slots 0).
+ * hnsw_links_upper_out: the upper pool unpacked into dst (the file's layout: for each up_nodes
+ *   slot, levels 1..level of [count][m links], unused slots 0), whatever the representation. */
 frugal_status hnsw_links_grow(struct hnsw *h, size_t new_cap);
 const uint32_t *hnsw_links_get(const struct hnsw *h, uint32_t node, int level, uint32_t *buf);
 void hnsw_links_put(struct hnsw *h, uint32_t node, int level, const uint32_t *list);
 void hnsw_links_copy_out(const struct hnsw *h, uint32_t *dst);
-/* node's list at level, writable: in place, or decoded into buf (1 + m0 words) when level 0 is
- * packed; hnsw_links_put stores it back (a no-op for a list in place). */
+void hnsw_links_upper_out(const struct hnsw *h, uint32_t *dst);
+/* node's list at level, writable: in place, or decoded into buf (1 + m0 words) when the lists
+ * are packed; hnsw_links_put stores it back (a no-op for a list in place). */
 static inline uint32_t *links_edit(const struct hnsw *h, uint32_t node, int level, uint32_t *buf)
 {
-    if (level > 0 || h->packed0 == NULL)
+    if (h->packed0 == NULL)
         return links_at(h, node, level);
-    hnsw_links_get(h, node, 0, buf);
+    hnsw_links_get(h, node, level, buf);
     return buf;
 }
 
@@ -397,7 +424,7 @@ static inline pthread_mutex_t *stripe(struct hnsw *h, uint32_t node)
 
 static inline bool acceptable(const struct hnsw *h, uint32_t node, const struct vec_filter *f)
 {
-    if (h->deleted[node])
+    if (node_deleted(h, node))
         return false;
     return f == NULL || f->accept(label_of(h, node), f->ctx);
 }

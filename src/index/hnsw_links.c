@@ -1,25 +1,30 @@
 /*
- * hnsw_links.c - link list storage of an HNSW index (hnsw_internal.h): the level-0 lists,
- * Elias-Fano coded when params.compact_links, and the accessors that every reader and writer
- * goes through whatever the representation.
+ * hnsw_links.c - link list storage of an HNSW index (hnsw_internal.h): the level-0 lists and
+ * the upper-level pool, Elias-Fano coded when params.compact_links, and the accessors that
+ * every reader and writer goes through whatever the representation.
  *
- * How: with U = 2^link_ubits > every slot (U >= the slot capacity), a list of c ids is sorted
- * and each id split into lb = floor(log2(U / c)) low bits, stored as c fixed-width fields, and
- * a high part stored in unary: the i-th id sets bit (id >> lb) + i of a stream of c + (U >> lb)
- * bits. That is at most c x (lb + 2) + 1 bits, ~2 + log2(U / c) bits an id: 45 bytes for 32 ids
- * below 16,384 (SIFT10K at M = 16) against 57 bit-packed at 14 bits and 132 as uint32. Every
- * list has the same stride (the largest coding of m0 ids, plus a count byte), so a list is
- * recoded in place by each write and the lists never move; searches decode with one unaligned
- * 8-byte load per low field and a count-trailing-zeros walk over the high bits (ef_decode), and
- * 8 bytes of tail padding keep the last load inside the allocation. The order of a list's links
- * does not matter to HNSW; coded lists come back sorted by slot.
+ * How: with U = link_universe > every slot (U = the slot capacity, exactly what the first fill
+ * asked for, then doubled), a list of c ids is sorted and each id split into lb =
+ * floor(log2(U / c)) low bits, stored as c fixed-width fields, and a high part stored in
+ * unary: the i-th id sets bit (id >> lb) + i of a stream of c + ((U - 1) >> lb) bits. That is
+ * about 2 + log2(U / c) bits an id: with the count byte, 42 bytes for 32 ids below 10,000
+ * (SIFT10K at M = 16) against 57 bit-packed at 14 bits and 132 as uint32; 62 for 32 ids below
+ * 331,479 (GloVe-100d), where a universe rounded up to 2^19 took 65. Every list of a level has
+ * the same stride (the largest coding of m0 ids on level 0, of m ids above, plus a count byte),
+ * so a list is recoded in place by each write and the lists never move; searches decode with
+ * one unaligned 8-byte load per low field and a count-trailing-zeros walk over the high bits
+ * (ef_decode), and 8 bytes of tail padding after each array keep the last load inside the
+ * allocation. The order of a list's links does not matter to HNSW; coded lists come back sorted
+ * by slot. The upper lists (~1/M of the nodes, 16 links) are coded the same way, with the same
+ * low-bit table: 34 bytes a list on GloVe-100d instead of 68 as uint32, ~2 bytes a node.
  *
  * Why always packed: an index that unpacked for every add or delete (the previous design) held
  * uint32 lists, 2.3x the bytes, until its next batch or reload; a dense index catching up with
  * the store one change at a time would never be compact. Recoding one list costs a sort of at
  * most m0 ids and a few hundred bit operations, small next to the distance computations of the
  * insertion that causes it. Growing past U (the slot arrays doubling) recodes every list once,
- * amortized like the doubling itself.
+ * amortized like the doubling itself (the upper pool is rebuilt at the new stride, its offsets
+ * rewritten).
  *
  * Threading: hnsw_links_grow runs with the index's rwlock held exclusively. Under a parallel
  * build, hnsw_links_get and hnsw_links_put run under the node's stripe mutex; a put writes
@@ -30,28 +35,25 @@
 
 #include "base/alloc.h"
 
-static uint32_t bits_for(size_t n)
+/* Sets lb[c] for c = 0..m0: the low bits of an id in a list of c ids below u. */
+static void ef_lows(uint32_t m0, size_t u, uint8_t *lb)
 {
-    uint32_t b = 1;
-    while (b < 32 && ((size_t)1 << b) < n)
-        b++;
-    return b;
-}
-
-/* Sets lb[c] for c = 0..m0 under universe 2^ubits; returns the stride (bytes a list). */
-static size_t ef_layout(uint32_t m0, uint32_t ubits, uint8_t *lb)
-{
-    uint64_t u = (uint64_t)1 << ubits;
-    size_t stride = 1;
-
     lb[0] = 0;
     for (uint32_t c = 1; c <= m0; c++) {
         uint32_t l = 0;
-        size_t bits;
         while (((uint64_t)c << (l + 1)) <= u)
             l++;
         lb[c] = (uint8_t)l;
-        bits = (size_t)c * l + c + (size_t)((u - 1) >> l);
+    }
+}
+
+/* The stride of lists of at most max_c ids below u: a count byte and the largest coding. */
+static size_t ef_stride(uint32_t max_c, size_t u, const uint8_t *lb)
+{
+    size_t stride = 1;
+
+    for (uint32_t c = 1; c <= max_c; c++) {
+        size_t bits = (size_t)c * lb[c] + c + (size_t)((u - 1) >> lb[c]);
         if (1 + (bits + 7) / 8 > stride)
             stride = 1 + (bits + 7) / 8;
     }
@@ -66,7 +68,8 @@ static void put_bits(uint8_t *p, size_t pos, uint64_t v)
     memcpy(p + (pos >> 3), &w, sizeof(w));
 }
 
-/* Codes list ([count][ids], ids < 2^ubits) into out (stride + 8 bytes, overwritten). */
+/* Codes list ([count][ids], ids below the universe of lb_table) into out (stride + 8 bytes,
+ * overwritten). */
 static void ef_encode(const uint8_t *lb_table, size_t stride, const uint32_t *list, uint8_t *out)
 {
     uint32_t ids[256];
@@ -94,17 +97,59 @@ static void ef_encode(const uint8_t *lb_table, size_t stride, const uint32_t *li
     }
 }
 
-frugal_status hnsw_links_grow(struct hnsw *h, size_t new_cap)
+/* Recodes the upper pool for a new universe (lb, list stride up_stride) into *pool_out (its
+ * size in *bytes_out), rewriting up_off; FRUGAL_ENOMEM / FRUGAL_ETOOBIG leave h untouched. */
+static frugal_status recode_upper(struct hnsw *h, const uint8_t *lb, size_t up_stride,
+                                  uint8_t **pool_out, size_t *bytes_out)
 {
-    uint8_t lb[256];
-    uint32_t ubits = bits_for(new_cap);
-    size_t stride;
-    uint8_t *packed;
+    size_t n_lists = h->up_bytes / h->up_list_bytes;
     uint32_t list[1 + 256];
     uint8_t buf[EF_BUF_BYTES];
+    uint8_t *pool;
+    size_t at = 0;
+
+    *pool_out = NULL;
+    *bytes_out = 0;
+    if (n_lists == 0)
+        return FRUGAL_OK;
+    if (n_lists > (UINT32_MAX - 8) / up_stride)
+        return FRUGAL_ETOOBIG;
+    pool = frugal_malloc(n_lists * up_stride + 8);
+    if (pool == NULL)
+        return FRUGAL_ENOMEM;
+    memset(pool + n_lists * up_stride, 0, 8);
+    for (size_t k = 0; k < h->n_up; k++) {
+        uint32_t node = h->up_nodes[k];
+        for (int lev = 1; lev <= node_level(h, node); lev++) {
+            const uint32_t *l = hnsw_links_get(h, node, lev, list);
+            ef_encode(lb, up_stride, l, buf);
+            memcpy(pool + at + (size_t)(lev - 1) * up_stride, buf, up_stride);
+        }
+        at += (size_t)node_level(h, node) * up_stride;
+    }
+    for (size_t k = 0, off = 0; k < h->n_up; k++) { /* (after every read of the old offsets) */
+        h->up_off[k] = (uint32_t)off;
+        off += (size_t)node_level(h, h->up_nodes[k]) * up_stride;
+    }
+    *pool_out = pool;
+    *bytes_out = at;
+    return FRUGAL_OK;
+}
+
+frugal_status hnsw_links_grow(struct hnsw *h, size_t new_cap)
+{
+    uint8_t lb[256] = {0};
+    size_t stride;
+    size_t up_stride;
+    uint8_t *packed;
+    uint8_t *pool;
+    size_t pool_bytes;
+    uint32_t list[1 + 256];
+    uint8_t buf[EF_BUF_BYTES];
+    frugal_status rc;
 
     if (h->packed0 == NULL && (h->level0 != NULL || h->n > 0 || !h->p.compact_links ||
-                               h->m0 > 255 || ubits > 31)) {
+                               h->m0 > 255 || new_cap > ((size_t)1 << 31))) {
         /* uint32 lists: grown like any slot array */
         uint32_t *l = frugal_reallocarray(h->level0, new_cap, (1 + (size_t)h->m0) * sizeof(*l));
         if (l == NULL)
@@ -112,14 +157,23 @@ frugal_status hnsw_links_grow(struct hnsw *h, size_t new_cap)
         h->level0 = l;
         return FRUGAL_OK;
     }
-    stride = ef_layout(h->m0, ubits, lb);
-    if (ubits > 31 || stride > EF_MAX_STRIDE) /* ~2^31 slots: beyond what the coding covers */
+    if (new_cap > ((size_t)1 << 31)) /* ~2^31 slots: beyond what the coding covers */
+        return FRUGAL_ETOOBIG;
+    ef_lows(h->m0, new_cap, lb);
+    stride = ef_stride(h->m0, new_cap, lb);
+    up_stride = ef_stride(h->p.m, new_cap, lb);
+    if (stride > EF_MAX_STRIDE)
         return FRUGAL_ETOOBIG;
     if (new_cap > (SIZE_MAX - 8) / stride)
         return FRUGAL_ENOMEM;
     packed = frugal_malloc(new_cap * stride + 8);
     if (packed == NULL)
         return FRUGAL_ENOMEM;
+    rc = recode_upper(h, lb, up_stride, &pool, &pool_bytes);
+    if (rc != FRUGAL_OK) {
+        frugal_free(packed);
+        return rc;
+    }
     /* only the tail: the lists of slots >= n are written when the slots are taken, and the
      * spare capacity stays untouched (not resident) until then */
     memset(packed + new_cap * stride, 0, 8);
@@ -131,23 +185,30 @@ frugal_status hnsw_links_grow(struct hnsw *h, size_t new_cap)
     frugal_free(h->packed0);
     h->packed0 = packed;
     h->link_stride = stride;
-    h->link_ubits = ubits;
+    h->link_universe = new_cap;
     memcpy(h->ef_low, lb, sizeof(lb));
+    frugal_free(h->up_pool);
+    h->up_pool = pool;
+    h->up_bytes = pool_bytes;
+    h->up_pool_cap = pool != NULL ? pool_bytes + 8 : 0;
+    h->up_list_bytes = up_stride;
     return FRUGAL_OK;
 }
 
 const uint32_t *hnsw_links_get(const struct hnsw *h, uint32_t node, int level, uint32_t *buf)
 {
     uint8_t copy[EF_BUF_BYTES];
+    size_t len;
 
-    if (level > 0 || h->packed0 == NULL)
+    if (h->packed0 == NULL)
         return links_at(h, node, level);
     if (!h->parallel) {
-        buf[0] = links0_unpack(h, node, buf + 1);
+        buf[0] = ef_decode(h, packed_at(h, node, level), buf + 1);
         return buf;
     }
-    memcpy(copy, packed_of(h, node), h->link_stride);
-    memset(copy + h->link_stride, 0, 8);
+    len = level == 0 ? h->link_stride : h->up_list_bytes;
+    memcpy(copy, packed_at(h, node, level), len);
+    memset(copy + len, 0, 8);
     buf[0] = ef_decode(h, copy, buf + 1);
     return buf;
 }
@@ -156,15 +217,17 @@ void hnsw_links_put(struct hnsw *h, uint32_t node, int level, const uint32_t *li
 {
     uint8_t buf[EF_BUF_BYTES];
     uint32_t *l;
+    size_t len;
 
-    if (level > 0 || h->packed0 == NULL) {
+    if (h->packed0 == NULL) {
         l = links_at(h, node, level);
         if (l != list)
             memmove(l, list, (1 + (size_t)list[0]) * sizeof(uint32_t));
         return;
     }
-    ef_encode(h->ef_low, h->link_stride, list, buf);
-    memcpy(h->packed0 + (size_t)node * h->link_stride, buf, h->link_stride);
+    len = level == 0 ? h->link_stride : h->up_list_bytes;
+    ef_encode(h->ef_low, len, list, buf);
+    memcpy((uint8_t *)(uintptr_t)packed_at(h, node, level), buf, len);
 }
 
 void hnsw_links_copy_out(const struct hnsw *h, uint32_t *dst)
@@ -175,5 +238,20 @@ void hnsw_links_copy_out(const struct hnsw *h, uint32_t *dst)
         if (src != l)
             memcpy(l, src, (1 + (size_t)src[0]) * sizeof(uint32_t));
         memset(l + 1 + l[0], 0, (h->m0 - l[0]) * sizeof(uint32_t));
+    }
+}
+
+void hnsw_links_upper_out(const struct hnsw *h, uint32_t *dst)
+{
+    uint32_t buf[1 + 256];
+
+    for (size_t k = 0; k < h->n_up; k++) {
+        uint32_t node = h->up_nodes[k];
+        for (int lev = 1; lev <= node_level(h, node); lev++) {
+            const uint32_t *src = hnsw_links_get(h, node, lev, buf);
+            memcpy(dst, src, (1 + (size_t)src[0]) * sizeof(uint32_t));
+            memset(dst + 1 + src[0], 0, (h->p.m - src[0]) * sizeof(uint32_t));
+            dst += 1 + h->p.m;
+        }
     }
 }

@@ -207,13 +207,13 @@ void hnsw_scratch_put(struct hnsw *h, struct scratch *s)
 
 
 /* The link list of node at level; under a parallel build a consistent copy in s->links, and
- * the decoded copy there when level 0 is packed (never during a build). */
+ * the decoded copy there when the lists are packed. */
 static const uint32_t *read_links(struct hnsw *h, struct scratch *s, uint32_t node, int level)
 {
     const uint32_t *l;
 
-    if (!h->parallel && level == 0 && h->packed0 != NULL) {
-        s->links[0] = links0_unpack(h, node, s->links + 1);
+    if (!h->parallel && h->packed0 != NULL) {
+        s->links[0] = ef_decode(h, packed_at(h, node, level), s->links + 1);
         return s->links;
     }
     if (!h->parallel)
@@ -386,7 +386,7 @@ static bool filter_is_selective(const struct hnsw *h, const struct vec_filter *f
 
     for (size_t j = 0; j < n_sample; j++) {
         uint32_t i = (uint32_t)(j * h->n / n_sample);
-        if (h->deleted[i])
+        if (node_deleted(h, i))
             continue;
         live++;
         match += f->accept(label_of(h, i), f->ctx) ? 1 : 0;

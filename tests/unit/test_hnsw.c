@@ -352,21 +352,60 @@ static void test_compact_links(void **state)
     flat_free(f);
 }
 
-/* The Elias-Fano coding of level-0 lists (hnsw_links.c), white-box: random lists of every
- * length 0..m0 with ids anywhere below the slot capacity come back as the same multiset, before
- * and after the capacity grows (every list recoded for the larger universe), for M from 2 to 127
- * (m0 above the first universe of 64 slots included). */
+/* Sorts a[0..n) (insertion sort: short lists). */
+static void sort_ids(uint32_t *a, uint32_t n)
+{
+    for (uint32_t x = 1; x < n; x++)
+        for (uint32_t y = x; y > 0 && a[y - 1] > a[y]; y--) {
+            uint32_t t = a[y];
+            a[y] = a[y - 1];
+            a[y - 1] = t;
+        }
+}
+
+/* node's list at level in h is the multiset `want` ([count][ids]). */
+static void same_list(const struct hnsw *h, uint32_t node, int level, const uint32_t *want)
+{
+    uint32_t buf[1 + 256], a[256], b[256];
+    const uint32_t *got = hnsw_links_get(h, node, level, buf);
+
+    assert_int_equal(got[0], want[0]);
+    memcpy(a, want + 1, want[0] * sizeof(uint32_t));
+    memcpy(b, got + 1, got[0] * sizeof(uint32_t));
+    sort_ids(a, want[0]); /* coded lists come back sorted */
+    assert_memory_equal(a, b, want[0] * sizeof(uint32_t));
+}
+
+/* A random list of at most max_c ids below cap ([count][ids]); now and then with the largest. */
+static void random_list(uint32_t *l, size_t max_c, size_t cap, size_t i)
+{
+    l[0] = (uint32_t)(next_u64() % (max_c + 1));
+    if (l[0] > cap)
+        l[0] = (uint32_t)cap;
+    for (uint32_t j = 1; j <= l[0]; j++)
+        l[j] = (uint32_t)(next_u64() % cap);
+    if (i % 7 == 0 && l[0] > 0)
+        l[1] = (uint32_t)cap - 1; /* the largest id */
+}
+
+/* The Elias-Fano coding of the link lists (hnsw_links.c), white-box: random lists of every
+ * length 0..m0 on level 0, 0..m on the upper levels of every fifth node, with ids anywhere below
+ * the slot capacity, come back as the same multiset, before and after the capacity grows (every
+ * list recoded for the larger universe, the upper pool rebuilt at its new stride), for M from 2
+ * to 127 (m0 above the first universe of 64 slots included); the first capacity is exactly
+ * what was asked for (no power of two), as for a first batch or a load. */
 static void test_link_coding(void **state)
 {
     (void)state;
     static const uint32_t ms[] = {2, 16, 64, 127};
-    static const size_t caps[] = {1, 65, 1000, 70000}; /* the last one 5000 above M = 16 */
+    static const size_t caps[] = {100, 165, 1000, 70000}; /* the last one 5000 above M = 16 */
     struct err e;
 
     for (size_t mi = 0; mi < 4; mi++) {
         struct hnsw_params p;
         struct hnsw *h = NULL;
         uint32_t *want = NULL;
+        uint32_t *want_up = NULL; /* per slot, levels 1..2 of [count][m ids] */
         size_t n = 0;
 
         hnsw_default_params(&p, 4);
@@ -376,41 +415,41 @@ static void test_link_coding(void **state)
         for (size_t ci = 0; ci < 4; ci++) {
             size_t m0 = 2 * (size_t)p.m;
             size_t cap = ci == 3 && p.m > 16 ? 5000 : caps[ci];
+            size_t up = 2 * (1 + (size_t)p.m);
             assert_int_equal(hnsw_reserve(h, cap), FRUGAL_OK);
             assert_non_null(h->packed0);
+            if (ci == 0)
+                assert_int_equal(h->cap, cap);
             /* lists already there survive the recoding; new ones fill the new slots */
             want = realloc(want, h->cap * (1 + m0) * sizeof(uint32_t));
+            want_up = realloc(want_up, h->cap * up * sizeof(uint32_t));
             for (size_t i = n; i < h->cap; i++) {
                 uint32_t *l = want + i * (1 + m0);
-                l[0] = (uint32_t)(next_u64() % (m0 + 1));
-                if (l[0] > h->cap)
-                    l[0] = (uint32_t)h->cap;
-                for (uint32_t j = 1; j <= l[0]; j++)
-                    l[j] = (uint32_t)(next_u64() % h->cap);
-                if (i % 7 == 0 && l[0] > 0)
-                    l[1] = (uint32_t)h->cap - 1; /* the largest id */
+                random_list(l, m0, h->cap, i);
+                h->node_bits[i] = (uint8_t)(i % 5 == 0 ? 1 + i % 2 : 0);
                 h->n = i + 1;
                 hnsw_links_put(h, (uint32_t)i, 0, l);
+                if (node_level(h, i) > 0)
+                    assert_int_equal(hnsw_upper_add(h, (uint32_t)i, node_level(h, i)),
+                                     FRUGAL_OK);
+                for (int lev = 1; lev <= node_level(h, i); lev++) {
+                    uint32_t *u = want_up + i * up + (size_t)(lev - 1) * (1 + p.m);
+                    random_list(u, p.m, h->cap, i);
+                    hnsw_links_put(h, (uint32_t)i, lev, u);
+                }
             }
             n = h->n;
             for (size_t i = 0; i < n; i++) {
-                uint32_t buf[1 + 256], a[256], b[256];
-                const uint32_t *l = want + i * (1 + m0);
-                const uint32_t *got = hnsw_links_get(h, (uint32_t)i, 0, buf);
-                assert_int_equal(got[0], l[0]);
-                memcpy(a, l + 1, l[0] * sizeof(uint32_t));
-                memcpy(b, got + 1, got[0] * sizeof(uint32_t));
-                for (uint32_t x = 1; x < l[0]; x++) /* got comes back sorted: sort a too */
-                    for (uint32_t y = x; y > 0 && a[y - 1] > a[y]; y--) {
-                        uint32_t t = a[y];
-                        a[y] = a[y - 1];
-                        a[y - 1] = t;
-                    }
-                assert_memory_equal(a, b, l[0] * sizeof(uint32_t));
+                same_list(h, (uint32_t)i, 0, want + i * (1 + m0));
+                for (int lev = 1; lev <= node_level(h, i); lev++) {
+                    const uint32_t *u = want_up + i * up + (size_t)(lev - 1) * (1 + p.m);
+                    same_list(h, (uint32_t)i, lev, u);
+                }
             }
         }
         h->n = 0; /* nothing else of these slots was set */
         free(want);
+        free(want_up);
         hnsw_free(h);
     }
 }
