@@ -22,6 +22,9 @@ minutes: the project's Python has no numpy, so this is the standard library only
 `squad_fit.py --budget F.sentences` tunes the adaptive context budget of src/answer/compress.c
 (FRUGAL_ASK_DEFAULT_CONTEXT_MASS and the cap FRUGAL_ASK_DEFAULT_BUDGET) on the fitting half, by
 simulating compress_select from the sentences' scores and tokens, and checks it on the other.
+`squad_fit.py --deep F.sentences F.contexts` simulates contexts drawn from the top 5, 8 and 10
+chunks (written with `frugal eval squad --context-chunks 10`): the best mass budget and the best
+expected-gain budget at a ratio <= 0.25 on the fitting half, checked on the other.
 `squad_fit.py --contexts F.contexts [THRESHOLD]` reports the compressed context as measured, one
 line per question in the file written beside F: support and token ratio on all questions, each
 half, and the questions the router would send to a generator (confidence < THRESHOLD).
@@ -324,6 +327,95 @@ def budget_main(path):
         print("fixed %4d  %11.4f %6.4f  %13.4f %6.4f" % (b, f[0], f[1], c[0], c[1]))
 
 
+def deep_restrict(q, n_chunks):
+    """q's candidates of the top n_chunks chunks, the best of them as the answer, in
+    compress_select's order."""
+    keep = [i for i in range(len(q["label"])) if q["chunk"][i] < n_chunks]
+    r = {k: [q[k][i] for i in keep] for k in ("label", "tokens", "score", "chunk", "index")}
+    r["whole"], r["conf"], r["whole_support"] = q["whole"], q["conf"], q["whole_support"]
+    r["best"] = max(range(len(keep)), key=lambda j: (r["score"][j], -j)) if keep else None
+    keys = []
+    for sc, t in zip(r["score"], r["tokens"]):
+        sc = min(max(sc, 1e-12), 1 - 1e-12)
+        keys.append(math.log(sc / (1 - sc)) - 0.5 * math.log(1 + t))
+    r["order"] = sorted(range(len(keys)), key=lambda i: (-keys[i], i))
+    return r
+
+
+def marginal_budget(q, lam):
+    """A budget by expected gain per token: after the answer sentence, whose chance of holding
+    the answer is the question's confidence, each next sentence in selection order is paid for
+    while (the chance that none so far holds it) x (its score) / sqrt(its tokens) >= lam."""
+    if q["best"] is None:
+        return 0
+    used = q["tokens"][q["best"]]
+    miss = 1.0 - q["conf"]
+    for i in q["order"]:
+        if i == q["best"]:
+            continue
+        t = q["tokens"][i] + 1
+        if miss * q["score"][i] / math.sqrt(t) < lam:
+            break
+        used += t
+        miss *= 1.0 - q["score"][i]
+    return used
+
+
+def deep_main(path, contexts_path):
+    """Contexts drawn from deeper chunks than the top 5 (`frugal eval squad --features F
+    --context-chunks N`): for the top 5, 8 and 10 chunks, the best adaptive (mass) budget and
+    the best expected-gain budget (marginal_budget) at a token ratio <= 0.25 of the top-5 chunks
+    whole on the fitting half, and the same settings on the check half; then the expected-gain
+    budget's support against its ratio on the top 10 chunks; simulated (the answer sentence is
+    the best of the chunks used, so it can differ from frugal_ask's top-5 one)."""
+    qs = load_candidates(path)
+    extra = {}
+    with open(contexts_path, encoding="utf-8") as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            extra[p[0]] = (float(p[2]), int(p[6]))
+    with open(path, encoding="utf-8") as f:
+        ids = []
+        for line in f:
+            i = line.split("\t", 1)[0]
+            if not ids or ids[-1] != i:
+                ids.append(i)
+    for q, i in zip(qs, ids):
+        q["conf"], q["whole_support"] = extra[i]
+    fit_q, check_q = halves(qs, lambda q: q["article"])
+    print("top-5 chunks whole: fit half support %.4f, check half %.4f" % (
+        sum(q["whole_support"] for q in fit_q) / len(fit_q),
+        sum(q["whole_support"] for q in check_q) / len(check_q)))
+    print("chunks  budget                 fit:support  ratio  check:support  ratio")
+    for n_chunks in (5, 8, 10):
+        f_q = [deep_restrict(q, n_chunks) for q in fit_q]
+        c_q = [deep_restrict(q, n_chunks) for q in check_q]
+        rules = [("mass %.2f cap %d" % (t, c), (lambda q, t=t, c=c: adaptive_budget(q, t, c)))
+                 for t in (0.64, 0.68, 0.72, 0.76, 0.80) for c in (300, 400, 600)]
+        rules += [("gain %.5f" % lam, (lambda q, lam=lam: marginal_budget(q, lam)))
+                  for lam in (0.0007, 0.0008, 0.0009, 0.00095, 0.0010, 0.0011, 0.0013)]
+        best = {}
+        for name, rule in rules:
+            sup, ratio = simulate(f_q, rule)
+            kind = name.split()[0]
+            if ratio <= 0.25 and (kind not in best or sup > best[kind][0]):
+                best[kind] = (sup, ratio, name, rule)
+        for kind in ("mass", "gain"):
+            if kind in best:
+                sup, ratio, name, rule = best[kind]
+                c = simulate(c_q, rule)
+                print("%6d  %-21s  %11.4f %6.4f  %13.4f %6.4f" % (
+                    n_chunks, name, sup, ratio, c[0], c[1]))
+    print("the expected-gain budget on the top 10 chunks, every lam (support against ratio):")
+    f_q = [deep_restrict(q, 10) for q in fit_q]
+    c_q = [deep_restrict(q, 10) for q in check_q]
+    for lam in (0.0006, 0.0007, 0.0008, 0.0009, 0.00095, 0.0010):
+        f = simulate(f_q, lambda q: marginal_budget(q, lam))
+        c = simulate(c_q, lambda q: marginal_budget(q, lam))
+        print("%6d  %-21s  %11.4f %6.4f  %13.4f %6.4f" % (
+            10, "gain %.5f" % lam, f[0], f[1], c[0], c[1]))
+
+
 def contexts_main(path, threshold):
     """The compressed context as measured (the .contexts file): support and token ratio on each
     half and on the questions the router sends to a generator (confidence < threshold)."""
@@ -350,6 +442,9 @@ def main():
         return
     if len(sys.argv) > 2 and sys.argv[1] == "--budget":
         budget_main(sys.argv[2])
+        return
+    if len(sys.argv) > 3 and sys.argv[1] == "--deep":
+        deep_main(sys.argv[2], sys.argv[3])
         return
     if len(sys.argv) > 2 and sys.argv[1] == "--contexts":
         contexts_main(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.70)

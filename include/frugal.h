@@ -832,6 +832,9 @@ typedef struct frugal_squad_params {
     double threshold;         /* CPU share threshold (default FRUGAL_ASK_DEFAULT_THRESHOLD) */
     size_t context_budget_tokens; /* the cap of the adaptive context budget (as
                                      frugal_ask_params; default FRUGAL_ASK_DEFAULT_BUDGET) */
+    size_t context_chunks;    /* with features_path: the .sentences file lists the sentences of
+                                 the top max(k, context_chunks) chunks (0 = k), to simulate a
+                                 context drawn from deeper chunks (bench/squad_fit.py) */
     const char *features_path;/* when set, one TSV line per question (id, article, label,
                                  confidence, features) is written there, for fitting the
                                  confidence model (bench/squad_fit.py) */

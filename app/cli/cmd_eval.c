@@ -22,7 +22,7 @@
 
 enum { OPT_SPLIT = 0x200, OPT_REUSE, OPT_JSON, OPT_CHUNK_TOKENS, OPT_CHUNK_OVERLAP, OPT_MODE,
        OPT_EMBEDDER, OPT_LIMIT, OPT_FEATURES, OPT_THRESHOLD, OPT_BUDGET, OPT_FUSION,
-       OPT_ALPHA };
+       OPT_ALPHA, OPT_CONTEXT_CHUNKS };
 
 static const struct option eval_longopts[] = {
     {"split", required_argument, NULL, OPT_SPLIT},
@@ -37,6 +37,7 @@ static const struct option eval_longopts[] = {
     {"features", required_argument, NULL, OPT_FEATURES},
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
     {"budget", required_argument, NULL, OPT_BUDGET},
+    {"context-chunks", required_argument, NULL, OPT_CONTEXT_CHUNKS},
     {"fusion", required_argument, NULL, OPT_FUSION},
     {"alpha", required_argument, NULL, OPT_ALPHA},
     {NULL, 0, NULL, 0},
@@ -50,6 +51,7 @@ void cmd_eval_help(FILE *out)
           "       frugal eval cranfield DIR [--collection C] [--reuse] [--chunk-tokens N]\n"
           "                        [--chunk-overlap N] [--json]\n"
           "       frugal eval squad FILE [--limit N] [--threshold X] [--budget N] [--features F]\n"
+          "                       [--context-chunks N]\n"
           "                        [--collection C] [--reuse] [--json]\n"
           "\n"
           "Ingests a judged test collection, runs its queries (BM25, or dense retrieval with\n"
@@ -95,6 +97,8 @@ void cmd_eval_help(FILE *out)
           "  --budget N           most tokens of the compressed context (default 400, adaptive below)\n"
           "  --features F         write one TSV line of answer features per question to F\n"
           "                       (for bench/squad_fit.py)\n"
+          "  --context-chunks N   with --features: list the sentences of the top N chunks\n"
+          "                       (at least 5) in F.sentences, to simulate deeper contexts\n"
           "  --db PATH, -q/--quiet, -v/--verbose, -h/--help as for every verb\n",
           out);
 }
@@ -356,6 +360,12 @@ int cmd_eval(struct cli *cli, int argc, char **argv)
             if (!cli_parse_i64(optarg, 1, 1000000, &n))
                 return cli_usage(cli, "--budget wants a number from 1 to 1000000");
             squad.context_budget_tokens = (size_t)n;
+            squad_only = true;
+            break;
+        case OPT_CONTEXT_CHUNKS:
+            if (!cli_parse_i64(optarg, 1, 100, &n))
+                return cli_usage(cli, "--context-chunks wants a number from 1 to 100");
+            squad.context_chunks = (size_t)n;
             squad_only = true;
             break;
         case OPT_JSON:

@@ -23,7 +23,8 @@
  * question (id, article, label, confidence, features) is written for bench/squad_fit.py, which
  * fits the confidence model on one half of the articles and checks it on the other; and beside
  * it, in features_path + ".sentences", a line per candidate sentence (squad_sentences: its
- * label, score and sentence features), from which the sentence score's weights are fitted and
+ * label, score and sentence features; of the top params->context_chunks chunks when that is
+ * more than k, for squad_fit.py --deep), from which the sentence score's weights are fitted and
  * the context budget is tuned; and in features_path + ".contexts" a line per question (id,
  * article, confidence, context support, context tokens, top-5 tokens whole, retrieval support),
  * from which bench/squad_fit.py --contexts reports the compressed context on each half and on
@@ -481,15 +482,18 @@ struct squad_sums {
  * sentence number, chunk, label (holds a gold answer), 1 for the answer, tokens, score, number
  * within its chunk, the tokens of the top-k chunks whole (the question's, on every line), then
  * the sentence features (enum xans_sfeature). Retrieves again, as answer_ask does, since the
- * answer keeps only its own sentence. */
+ * answer keeps only its own sentence; from max(k, context_chunks) chunks, so that a context
+ * drawn from deeper chunks than the answer's can be simulated (the answer is then the best
+ * sentence of all of them; the ratio's denominator stays the top-k whole). */
 static frugal_status squad_sentences(frugal_db *db, struct xans *x, const struct squad_set *s,
                                      const struct squad_question *q, const frugal_ask_params *ap,
-                                     char **golds, size_t n_golds, FILE *out)
+                                     size_t context_chunks, char **golds, size_t n_golds,
+                                     FILE *out)
 {
     frugal_search_params sp;
     frugal_search_default_params(&sp);
     sp.collection = ap->collection;
-    sp.k = ap->k;
+    sp.k = context_chunks > ap->k ? context_chunks : ap->k;
     sp.snippets = false;
     frugal_results *res = NULL;
     frugal_status rc = frugal_search(db, q->question, &sp, &res);
@@ -548,7 +552,7 @@ static frugal_status squad_one(frugal_db *db, struct xans *x, const struct squad
                                const struct squad_question *q, const frugal_ask_params *ap,
                                struct squad_sums *sums, struct squad_outcome *outcome,
                                double *latency_ms, FILE *features, FILE *sentences,
-                               FILE *contexts)
+                               size_t context_chunks, FILE *contexts)
 {
     struct buf context;
     struct buf whole;
@@ -601,7 +605,7 @@ static frugal_status squad_one(frugal_db *db, struct xans *x, const struct squad
         rc = squad_normalize(whole.ptr != NULL ? whole.ptr : "", whole.len, &norm);
     }
     if (rc == FRUGAL_OK && sentences != NULL)
-        rc = squad_sentences(db, x, s, q, ap, golds, n_golds, sentences);
+        rc = squad_sentences(db, x, s, q, ap, context_chunks, golds, n_golds, sentences);
     if (rc == FRUGAL_OK) {
         bool retrieval = any_gold(norm.ptr, golds, n_golds);
         sums->retrieval += retrieval;
@@ -713,7 +717,7 @@ static frugal_status squad_run(frugal_db *db, const struct squad_set *s,
     size_t done = 0;
     for (size_t i = 0; rc == FRUGAL_OK && i < n; i++) {
         rc = squad_one(db, x, s, &s->questions[i], &ap, &sums, &outcomes[i], &latency[i],
-                       features, sentences, contexts);
+                       features, sentences, p->context_chunks, contexts);
         if (rc == FRUGAL_OK)
             done++;
         if (rc == FRUGAL_OK && p->on_progress != NULL && (done % 64 == 0 || done == n))
