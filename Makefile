@@ -204,6 +204,7 @@ bench-server: setup-bench
 	bash bench/server.sh
 
 bench-squad: setup-bench
+	bash scripts/setup --glove
 	$(MAKE) all
 	bash bench/squad.sh
 

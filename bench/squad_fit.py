@@ -10,27 +10,28 @@ not on the intercept) and checked on the second, where the printed curve of cove
 support must hold up. Prints the C constants to paste into extract.c and the threshold whose
 support on the fitting half is >= 0.90 (lowest such, in steps of 0.01).
 
-`squad_fit.py --sentences F.sentences` fits the sentence score (score_weights in extract.c) from
-the file written beside F, one line per candidate sentence: id, article, question type, sentence
-number, chunk, label, 1 for the answer, tokens, score, number within its chunk, the question's
-top-5 tokens whole, then the features of enum xans_sfeature. Same
-halves; a conditional logit (a softmax over each question's sentences, target spread over the
-sentences holding a gold answer), then the intercept that calibrates each sentence's logistic.
-Prints the weights and how often the top sentence holds a gold answer on each half. About three
-minutes: the project's Python has no numpy, so this is the standard library only.
+`squad_fit.py --sentences F.sentences` fits a sentence score (score_weights, or
+score_weights_wv for a dump made with word vectors: `frugal eval squad --embedder glove`) from the
+file written beside F, one line per candidate sentence of the top 10 chunks: id, article,
+question type, sentence number, chunk, label, 1 for the answer, tokens, score, number within its
+chunk, the question's top-5 tokens whole, then the features of enum xans_sfeature. Same halves;
+a conditional logit (a softmax over each question's sentences, target spread over the sentences
+holding a gold answer; Newton's method with step halving, L2 0.01), then the intercept that
+calibrates each sentence's logistic. Prints the weights and how often the top sentence holds a
+gold answer on each half. Needs numpy (python3-numpy, installed by `make setup-bench`).
 
-`squad_fit.py --budget F.sentences` tunes the adaptive context budget of src/answer/compress.c
-(FRUGAL_ASK_DEFAULT_CONTEXT_MASS and the cap FRUGAL_ASK_DEFAULT_BUDGET) on the fitting half, by
-simulating compress_select from the sentences' scores and tokens, and checks it on the other.
-`squad_fit.py --deep F.sentences F.contexts` simulates contexts drawn from the top 5, 8 and 10
-chunks (written with `frugal eval squad --context-chunks 10`): the best mass budget and the best
-expected-gain budget at a ratio <= 0.25 on the fitting half, checked on the other.
+`squad_fit.py --gain F.sentences F.contexts` tunes the compressed context of
+src/answer/compress.c (FRUGAL_ASK_DEFAULT_CONTEXT_GAIN, capped at FRUGAL_ASK_DEFAULT_BUDGET) on
+the fitting half by simulating it from the sentences' scores and tokens: the answer sentence,
+then every other whose softmax share per token (share / (tokens + 1)) is at least the bound,
+while they fit the cap; checked on the other half, beside the top-5 chunks whole (.contexts).
 `squad_fit.py --contexts F.contexts [THRESHOLD]` reports the compressed context as measured, one
 line per question in the file written beside F: support and token ratio on all questions, each
 half, and the questions the router would send to a generator (confidence < THRESHOLD).
 """
 import math
 import random
+import re
 import sys
 
 
@@ -94,125 +95,8 @@ SENTENCE_FEATURES = [
     "novel", "first", "chunk coverage", "type near", "rarest", "top document", "entity", "focus",
     "run", "new name", "new number", "type: number", "type: date", "type: person", "type: place",
     "near: number", "near: date", "near: person", "near: place", "coverage x density",
-    "coverage squared", "coverage x rank", "coverage x chunk coverage"]
-
-
-def load_sentences(path):
-    """Questions of the .sentences file: (article, [(label, features)]), in file order."""
-    questions = []
-    last = None
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            p = line.rstrip("\n").split("\t")
-            if p[0] != last:
-                questions.append((int(p[1]), []))
-                last = p[0]
-            questions[-1][1].append((int(p[5]), [float(v) for v in p[11:]]))
-    return questions
-
-
-def questions_tokens(path):
-    """As load_sentences, with each sentence's tokens beside."""
-    out = []
-    last = None
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            p = line.rstrip("\n").split("\t")
-            if p[0] != last:
-                out.append((int(p[1]), [], []))
-                last = p[0]
-            out[-1][1].append((int(p[5]), [float(v) for v in p[11:]]))
-            out[-1][2].append(int(p[7]))
-    return out
-
-
-def fit_rank(questions, l2=0.01, iters=30):
-    """Conditional logit: a softmax over each question's sentences whose target spreads evenly
-    over the sentences holding a gold answer (questions without one are left out); Newton's
-    method with each step capped at 2 per weight, L2 on the weights."""
-    d = len(questions[0][1][0][1])
-    w = [0.0] * d
-    for _ in range(iters):
-        g = [0.0] * d
-        h = [[0.0] * d for _ in range(d)]
-        for _, sents in questions:
-            npos = sum(y for y, _ in sents)
-            if npos == 0:
-                continue
-            zs = [sum(wi * fi for wi, fi in zip(w, f)) for _, f in sents]
-            top = max(zs)
-            es = [math.exp(z - top) for z in zs]
-            tot = sum(es)
-            ps = [e / tot for e in es]
-            ex = [sum(p * f[c] for p, (_, f) in zip(ps, sents)) for c in range(d)]
-            for p, (y, f) in zip(ps, sents):
-                t = y / npos
-                dx = [fc - ec for fc, ec in zip(f, ex)]
-                for c in range(d):
-                    g[c] += (p - t) * f[c]
-                    pc = p * dx[c]
-                    if pc != 0.0:
-                        row = h[c]
-                        for e in range(c, d):
-                            row[e] += pc * dx[e]
-        for c in range(d):
-            for e in range(c):
-                h[c][e] = h[e][c]
-            g[c] += l2 * w[c]
-            h[c][c] += l2
-        step = solve(h, g)
-        big = max(abs(v) for v in step)
-        scale = 2.0 / big if big > 2.0 else 1.0
-        w = [wi - scale * si for wi, si in zip(w, step)]
-    return w
-
-
-def rank_main(path):
-    questions = load_sentences(path)
-    articles = sorted({a for a, _ in questions})
-    random.Random(13).shuffle(articles)
-    half = set(articles[: len(articles) // 2])
-    fit_q = [q for q in questions if q[0] in half]
-    w = fit_rank(fit_q)
-    # the intercept that makes the logistic of a sentence's logit its chance of holding an answer
-    b = 0.0
-    for _ in range(30):
-        g = 0.0
-        hh = 0.0
-        for _, sents in fit_q:
-            for y, f in sents:
-                z = b + sum(wi * fi for wi, fi in zip(w, f))
-                p = 1.0 / (1.0 + math.exp(-max(-30, min(30, z))))
-                g += p - y
-                hh += p * (1 - p)
-        b -= max(-2.0, min(2.0, g / hh))
-    print("/* sentence score weights (paste into extract.c, score_weights) */")
-    for c, n in zip(w, SENTENCE_FEATURES):
-        print("    %.4f, /* %s */" % (c, n))
-    print("score_intercept = %.4f" % b)
-    for name, qs in (("fit", fit_q), ("check", [q for q in questions if q[0] not in half])):
-        good = 0
-        for _, sents in qs:
-            zs = [sum(wi * fi for wi, fi in zip(w, f)) for _, f in sents]
-            good += sents[zs.index(max(zs))][0]
-        print("%s half: the top sentence holds a gold answer for %.4f of %d questions" % (
-            name, good / len(qs), len(qs)))
-    # what a context of the best sentences can hold: the tokens, in score order, up to the
-    # first sentence holding a gold answer
-    need = []
-    for _, sents, toks in questions_tokens(path):
-        zs = [sum(wi * fi for wi, fi in zip(w, f)) for _, f in sents]
-        order = sorted(range(len(sents)), key=lambda i: (-zs[i], i))
-        used = 0
-        for i in order:
-            used += toks[i]
-            if sents[i][0]:
-                need.append(used)
-                break
-    n = len(questions)
-    print("all questions: a gold answer within the best sentences of N tokens (score order): " +
-          ", ".join("%d: %.4f" % (b, sum(1 for u in need if u <= b) / n)
-                    for b in (240, 300, 400, 600, 1000)))
+    "coverage squared", "coverage x rank", "coverage x chunk coverage", "wv: soft coverage",
+    "wv: soft extra", "wv: soft high", "wv: cosine", "wv: chunk soft", "wv: chunk cosine"]
 
 
 def halves(items, article):
@@ -222,198 +106,179 @@ def halves(items, article):
     return ([x for x in items if article(x) in half], [x for x in items if article(x) not in half])
 
 
-def load_candidates(path):
-    """Questions of the .sentences file as compress_select sees them: the answer, and per
-    sentence its label, tokens, score, chunk and number in the chunk; its selection order."""
-    out = []
-    last = None
+def load_sentence_table(path):
+    """The .sentences file as arrays: per line the article, chunk, label, tokens, score, whole
+    tokens and features; the index of each question's first line (and the end)."""
+    import numpy as np
+    ids, rows = [], []
     with open(path, encoding="utf-8") as f:
         for line in f:
-            p = line.rstrip("\n").split("\t", 11)
-            if p[0] != last:
-                out.append({"article": int(p[1]), "whole": int(p[10]), "best": None, "label": [],
-                            "tokens": [], "score": [], "chunk": [], "index": []})
-                last = p[0]
-            q = out[-1]
-            if p[6] == "1":
-                q["best"] = len(q["label"])
-            q["label"].append(int(p[5]))
-            q["tokens"].append(int(p[7]))
-            q["score"].append(float(p[8]))
-            q["chunk"].append(int(p[4]))
-            q["index"].append(int(p[9]))
-    for q in out:
-        keys = []
-        for sc, t in zip(q["score"], q["tokens"]):
-            sc = min(max(sc, 1e-12), 1 - 1e-12)
-            keys.append(math.log(sc / (1 - sc)) - 0.5 * math.log(1 + t))  # COMPRESS_TOKEN_PENALTY
-        q["order"] = sorted(range(len(keys)), key=lambda i: (-keys[i], i))
+            p = line.rstrip("\n").split("\t")
+            ids.append(p[0])
+            rows.append([float(v) for v in p[1:]])
+    a = np.array(rows, dtype=np.float64)
+    starts = [0] + [i for i in range(1, len(ids)) if ids[i] != ids[i - 1]] + [len(ids)]
+    qids = [ids[i] for i in starts[:-1]]
+    return a, np.array(starts), qids
+
+
+def fit_half_mask(article, starts):
+    """Per line: whether its question's article is in the fitting half."""
+    import numpy as np
+    arts = sorted(set(article.astype(int).tolist()))
+    random.Random(13).shuffle(arts)
+    half = set(arts[: len(arts) // 2])
+    return np.array([int(x) in half for x in article])
+
+
+def fit_clogit(X, y, q, l2=0.01, iters=60):
+    """Conditional logit by Newton's method with step halving: questions q (0..n-1, grouped),
+    target y spread evenly over each question's positive lines (questions without one left
+    out), L2 on the weights."""
+    import numpy as np
+    n = int(q.max()) + 1
+    ysum = np.bincount(q, weights=y, minlength=n)
+    keep = ysum[q] > 0
+    X, y, q = X[keep], y[keep], q[keep]
+    _, q = np.unique(q, return_inverse=True)
+    n = int(q.max()) + 1
+    t = y / np.bincount(q, weights=y, minlength=n)[q]
+    d = X.shape[1]
+    w = np.zeros(d)
+
+    def loss(w):
+        z = X @ w
+        mx = np.full(n, -np.inf)
+        np.maximum.at(mx, q, z)
+        e = np.exp(z - mx[q])
+        den = np.bincount(q, weights=e, minlength=n)
+        return -(t * (z - mx[q] - np.log(den[q]))).sum() + 0.5 * l2 * (w @ w), e / den[q]
+    cur, p = loss(w)
+    for _ in range(iters):
+        g = X.T @ (p - t) + l2 * w
+        xp = np.zeros((n, d))
+        np.add.at(xp, q, X * p[:, None])
+        h = (X * p[:, None]).T @ X - xp.T @ xp + l2 * np.eye(d)
+        step = np.linalg.solve(h, g)
+        a = 1.0
+        while True:
+            nxt, p2 = loss(w - a * step)
+            if nxt <= cur or a < 1e-4:
+                break
+            a *= 0.5
+        w = w - a * step
+        done = cur - nxt < 1e-9 * abs(cur)
+        cur, p = nxt, p2
+        if done:
+            break
+    return w
+
+
+def rank_main(path):
+    import numpy as np
+    a, starts, _ = load_sentence_table(path)
+    nq = len(starts) - 1
+    qidx = np.repeat(np.arange(nq), np.diff(starts))
+    label, feats = a[:, 4], a[:, 10:]
+    fit = fit_half_mask(a[:, 0], starts)
+    w = fit_clogit(feats[fit], label[fit], qidx[fit])
+    z = feats @ w
+    # the intercept that makes the logistic of a sentence's logit its chance of holding an
+    # answer on the fitting half (bisection: the summed residual falls as it grows)
+    lo, hi = -60.0, 60.0
+    for _ in range(80):
+        b = (lo + hi) / 2
+        pr = 1.0 / (1.0 + np.exp(-np.clip(z[fit] + b, -40, 40)))
+        if (pr - label[fit]).sum() > 0:
+            hi = b
+        else:
+            lo = b
+    wv = bool(np.any(feats[:, len(SENTENCE_FEATURES) - 6:] != 0))
+    print("/* sentence score weights (paste into extract.c, %s) */" %
+          ("score_weights_wv" if wv else "score_weights"))
+    for c, n in zip(w, SENTENCE_FEATURES):
+        print("    %.4f, /* %s */" % (c, n))
+    print("%s = %.4f" % ("score_intercept_wv" if wv else "score_intercept", b))
+    chunk = a[:, 3]
+    for name, m in (("fit", fit), ("check", ~fit)):
+        good, total = 0, 0
+        for qi in range(nq):
+            lo_, hi_ = starts[qi], starts[qi + 1]
+            if not m[lo_]:
+                continue
+            zz = np.where(chunk[lo_:hi_] < 5, z[lo_:hi_], -np.inf)
+            good += label[lo_ + int(np.argmax(zz))] > 0
+            total += 1
+        print("%s half: the top sentence of the top 5 chunks holds a gold answer for %.4f of %d "
+              "questions" % (name, good / total, total))
+
+
+def gain_simulate(a, starts, whole_support, lams, cap):
+    """compress_select's expected-gain pass at each bound in lams: per question, (holds a gold
+    answer, tokens, top-5 tokens whole, top-5 whole support)."""
+    import numpy as np
+    chunk, label, tok, score, whole = a[:, 3], a[:, 4], a[:, 6], a[:, 7], a[:, 9]
+    sc = np.clip(score, 1e-15, 1 - 1e-15)
+    z = np.log(sc / (1 - sc))
+    out = {lam: [] for lam in lams}
+    for qi in range(len(starts) - 1):
+        lo, hi = starts[qi], starts[qi + 1]
+        zz = z[lo:hi]
+        share = np.exp(zz - zz.max())
+        share /= share.sum()
+        t = tok[lo:hi]
+        best = int(np.argmax(np.where(chunk[lo:hi] < 5, zz, -np.inf)))
+        key = share / (t + 1.0)
+        order = sorted(range(hi - lo), key=lambda i: (-key[i], i))
+        for lam in lams:
+            used = t[best]
+            good = label[lo + best] > 0
+            for i in order:
+                if key[i] < lam:
+                    break
+                if i != best and used + t[i] + 1 <= cap:
+                    used += t[i] + 1
+                    good = good or label[lo + i] > 0
+            out[lam].append((good, used, whole[lo], whole_support[qi]))
     return out
 
 
-def select(q, budget):
-    """compress_select's greedy pass at a budget: (holds a gold answer, tokens)."""
-    n = len(q["tokens"])
-    tok, sel = q["tokens"], [False] * n
-    if q["best"] is None:
-        return False, 0
-    sel[q["best"]] = True
-    used = tok[q["best"]]
-
-    def take(i):
-        nonlocal used
-        t = tok[i] + (1 if used > 0 else 0)
-        if not sel[i] and used + t <= budget:
-            sel[i] = True
-            used += t
-    for i in q["order"]:
-        take(i)
-    ch, ix = q["chunk"], q["index"]
-    for i in q["order"]:
-        if sel[i]:
-            if i > 0 and ch[i - 1] == ch[i] and ix[i - 1] + 1 == ix[i]:
-                take(i - 1)
-            if i + 1 < n and ch[i + 1] == ch[i] and ix[i + 1] == ix[i] + 1:
-                take(i + 1)
-    return any(y and s for y, s in zip(q["label"], sel)), used
-
-
-def adaptive_budget(q, target, cap):
-    """compress.c's adaptive_budget: tokens until the picked scores reach target of the sum."""
-    if q["best"] is None:
-        return 0
-    total = sum(q["score"])
-    used, mass = 0, 0.0
-    for i in [q["best"]] + [i for i in q["order"] if i != q["best"]]:
-        used += q["tokens"][i] + (1 if used > 0 else 0)
-        mass += q["score"][i] / total if total > 0 else 1.0
-        if mass >= target or used >= cap:
-            break
-    return min(used, cap)
-
-
-def simulate(qs, budget):
-    good, tokens, whole = 0, 0, 0
-    for q in qs:
-        g, t = select(q, budget(q))
-        good += g
-        tokens += t
-        whole += q["whole"]
-    return good / len(qs), tokens / whole
-
-
-def budget_main(path):
-    """Tunes the adaptive context budget (compress.c) on the fitting half: the target share of
-    the summed sentence scores and the cap with the most context support at a token ratio <=
-    0.25; prints the best few, the check half's figures and a fixed budget's for comparison.
-    A simulation of compress_select from the .sentences file (it counts the separators as the
-    budget does; the rendered context's count is a little lower)."""
-    qs = load_candidates(path)
-    fit_q, check_q = halves(qs, lambda q: q["article"])
-    results = []
-    for target in [0.60 + 0.02 * i for i in range(16)]:
-        for cap in (300, 400, 500, 600, 100000):
-            sup, ratio = simulate(fit_q, lambda q: adaptive_budget(q, target, cap))
-            results.append((sup, -ratio, target, cap))
-    ok = sorted((r for r in results if -r[1] <= 0.25), reverse=True)[:5]
-    print("target   cap  fit:support  ratio  check:support  ratio  (adaptive budget)")
-    for sup, ratio, target, cap in ok:
-        c = simulate(check_q, lambda q: adaptive_budget(q, target, cap))
-        print("%6.2f %5s  %11.4f %6.4f  %13.4f %6.4f" % (
-            target, cap if cap < 100000 else "none", sup, -ratio, c[0], c[1]))
-    for b in (240, 300, 400):
-        f = simulate(fit_q, lambda q: b)
-        c = simulate(check_q, lambda q: b)
-        print("fixed %4d  %11.4f %6.4f  %13.4f %6.4f" % (b, f[0], f[1], c[0], c[1]))
-
-
-def deep_restrict(q, n_chunks):
-    """q's candidates of the top n_chunks chunks, the best of them as the answer, in
-    compress_select's order."""
-    keep = [i for i in range(len(q["label"])) if q["chunk"][i] < n_chunks]
-    r = {k: [q[k][i] for i in keep] for k in ("label", "tokens", "score", "chunk", "index")}
-    r["whole"], r["conf"], r["whole_support"] = q["whole"], q["conf"], q["whole_support"]
-    r["best"] = max(range(len(keep)), key=lambda j: (r["score"][j], -j)) if keep else None
-    keys = []
-    for sc, t in zip(r["score"], r["tokens"]):
-        sc = min(max(sc, 1e-12), 1 - 1e-12)
-        keys.append(math.log(sc / (1 - sc)) - 0.5 * math.log(1 + t))
-    r["order"] = sorted(range(len(keys)), key=lambda i: (-keys[i], i))
-    return r
-
-
-def marginal_budget(q, lam):
-    """A budget by expected gain per token: after the answer sentence, whose chance of holding
-    the answer is the question's confidence, each next sentence in selection order is paid for
-    while (the chance that none so far holds it) x (its score) / sqrt(its tokens) >= lam."""
-    if q["best"] is None:
-        return 0
-    used = q["tokens"][q["best"]]
-    miss = 1.0 - q["conf"]
-    for i in q["order"]:
-        if i == q["best"]:
-            continue
-        t = q["tokens"][i] + 1
-        if miss * q["score"][i] / math.sqrt(t) < lam:
-            break
-        used += t
-        miss *= 1.0 - q["score"][i]
-    return used
-
-
-def deep_main(path, contexts_path):
-    """Contexts drawn from deeper chunks than the top 5 (`frugal eval squad --features F
-    --context-chunks N`): for the top 5, 8 and 10 chunks, the best adaptive (mass) budget and
-    the best expected-gain budget (marginal_budget) at a token ratio <= 0.25 of the top-5 chunks
-    whole on the fitting half, and the same settings on the check half; then the expected-gain
-    budget's support against its ratio on the top 10 chunks; simulated (the answer sentence is
-    the best of the chunks used, so it can differ from frugal_ask's top-5 one)."""
-    qs = load_candidates(path)
-    extra = {}
+def gain_main(path, contexts_path):
+    import numpy as np
+    a, starts, qids = load_sentence_table(path)
+    ws = {}
     with open(contexts_path, encoding="utf-8") as f:
         for line in f:
             p = line.rstrip("\n").split("\t")
-            extra[p[0]] = (float(p[2]), int(p[6]))
-    with open(path, encoding="utf-8") as f:
-        ids = []
-        for line in f:
-            i = line.split("\t", 1)[0]
-            if not ids or ids[-1] != i:
-                ids.append(i)
-    for q, i in zip(qs, ids):
-        q["conf"], q["whole_support"] = extra[i]
-    fit_q, check_q = halves(qs, lambda q: q["article"])
-    print("top-5 chunks whole: fit half support %.4f, check half %.4f" % (
-        sum(q["whole_support"] for q in fit_q) / len(fit_q),
-        sum(q["whole_support"] for q in check_q) / len(check_q)))
-    print("chunks  budget                 fit:support  ratio  check:support  ratio")
-    for n_chunks in (5, 8, 10):
-        f_q = [deep_restrict(q, n_chunks) for q in fit_q]
-        c_q = [deep_restrict(q, n_chunks) for q in check_q]
-        rules = [("mass %.2f cap %d" % (t, c), (lambda q, t=t, c=c: adaptive_budget(q, t, c)))
-                 for t in (0.64, 0.68, 0.72, 0.76, 0.80) for c in (300, 400, 600)]
-        rules += [("gain %.5f" % lam, (lambda q, lam=lam: marginal_budget(q, lam)))
-                  for lam in (0.0007, 0.0008, 0.0009, 0.00095, 0.0010, 0.0011, 0.0013)]
-        best = {}
-        for name, rule in rules:
-            sup, ratio = simulate(f_q, rule)
-            kind = name.split()[0]
-            if ratio <= 0.25 and (kind not in best or sup > best[kind][0]):
-                best[kind] = (sup, ratio, name, rule)
-        for kind in ("mass", "gain"):
-            if kind in best:
-                sup, ratio, name, rule = best[kind]
-                c = simulate(c_q, rule)
-                print("%6d  %-21s  %11.4f %6.4f  %13.4f %6.4f" % (
-                    n_chunks, name, sup, ratio, c[0], c[1]))
-    print("the expected-gain budget on the top 10 chunks, every lam (support against ratio):")
-    f_q = [deep_restrict(q, 10) for q in fit_q]
-    c_q = [deep_restrict(q, 10) for q in check_q]
-    for lam in (0.0006, 0.0007, 0.0008, 0.0009, 0.00095, 0.0010):
-        f = simulate(f_q, lambda q: marginal_budget(q, lam))
-        c = simulate(c_q, lambda q: marginal_budget(q, lam))
-        print("%6d  %-21s  %11.4f %6.4f  %13.4f %6.4f" % (
-            10, "gain %.5f" % lam, f[0], f[1], c[0], c[1]))
+            ws[p[0]] = int(p[6])
+    whole_support = [ws[i] for i in qids]
+    fit = fit_half_mask(a[:, 0], starts)[starts[:-1]]
+    header = re.search(r"#define FRUGAL_ASK_DEFAULT_BUDGET (\d+)",
+                       open("include/frugal.h", encoding="utf-8").read())
+    cap = int(header.group(1)) if header else 600
+    lams = (0.0003, 0.0004, 0.00045, 0.0005, 0.00051, 0.00052, 0.00053, 0.00054, 0.00055, 0.0006,
+            0.0007, 0.0008, 0.001)
+    res = gain_simulate(a, starts, whole_support, lams, cap)
+
+    def summary(rows, mask):
+        sel = [r for r, m in zip(rows, mask) if m]
+        return (sum(r[0] for r in sel) / len(sel), sum(r[1] for r in sel) / sum(r[2] for r in sel),
+                sum(r[3] for r in sel) / len(sel))
+    every = [True] * len(fit)
+    f0, c0, a0 = (summary(res[lams[0]], m) for m in (fit, ~fit, every))
+    print("top-5 chunks whole: fit half support %.4f, check half %.4f, all %.4f" % (
+        f0[2], c0[2], a0[2]))
+    print("cap %d tokens" % cap)
+    print("     bound  fit:support  ratio  check:support  ratio  all:support  ratio")
+    best = None
+    for lam in lams:
+        f, c, al = (summary(res[lam], m) for m in (fit, ~fit, every))
+        print("  %.5f  %11.4f %6.4f  %13.4f %6.4f  %11.4f %6.4f" % (
+            lam, f[0], f[1], c[0], c[1], al[0], al[1]))
+        if f[1] <= 0.25 and (best is None or f[0] > best[1]):
+            best = (lam, f[0])
+    if best is not None:
+        print("the most fitting-half support at a ratio <= 0.25: bound %.5f" % best[0])
 
 
 def contexts_main(path, threshold):
@@ -440,11 +305,8 @@ def main():
     if len(sys.argv) > 2 and sys.argv[1] == "--sentences":
         rank_main(sys.argv[2])
         return
-    if len(sys.argv) > 2 and sys.argv[1] == "--budget":
-        budget_main(sys.argv[2])
-        return
-    if len(sys.argv) > 3 and sys.argv[1] == "--deep":
-        deep_main(sys.argv[2], sys.argv[3])
+    if len(sys.argv) > 3 and sys.argv[1] == "--gain":
+        gain_main(sys.argv[2], sys.argv[3])
         return
     if len(sys.argv) > 2 and sys.argv[1] == "--contexts":
         contexts_main(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.70)

@@ -595,17 +595,22 @@ typedef enum frugal_ask_mode {
  * not yet checked). Return 0 to go on, non-zero to stop the generation. */
 typedef int (*frugal_delta_fn)(void *ctx, const char *text, size_t len);
 
-/* The confidence threshold at which the router answers on the CPU: the lowest whose answer
- * support is >= 90% on the fitting half of SQuAD v1.1 dev (BENCHMARKS.md, squad; the other
- * half is the check). */
+/* The confidence threshold at which the router answers on the CPU: chosen as the lowest whose
+ * answer support is >= 90% on the fitting half of SQuAD v1.1 dev (BENCHMARKS.md, squad; the
+ * other half is the check); since the candidates grew to the top 10 chunks it is on the safe
+ * side of that (0.68 would do). */
 #define FRUGAL_ASK_DEFAULT_THRESHOLD 0.70
-/* The compressed context a generator is sent: the answer sentence, then the next best
- * sentences of the retrieved chunks until their scores gather FRUGAL_ASK_DEFAULT_CONTEXT_MASS of
- * the summed scores of all candidates (few tokens when the extraction is confident, more when
- * not), at most FRUGAL_ASK_DEFAULT_BUDGET tokens. Both chosen on the fitting half of SQuAD v1.1
- * dev for the most context support at <= 25% of the top-5 chunks' tokens (BENCHMARKS.md, squad). */
-#define FRUGAL_ASK_DEFAULT_BUDGET 400
-#define FRUGAL_ASK_DEFAULT_CONTEXT_MASS 0.78
+/* The compressed context a generator is sent: sentences of the top FRUGAL_ASK_DEFAULT_CONTEXT_CHUNKS
+ * chunks (the answer itself comes from the top k). Each sentence's share of the softmax of the
+ * sentence scores over all of them is its chance of being the one that holds the answer; the
+ * answer sentence is sent, then the others whose chance per token (share / (tokens + 1)) is at
+ * least FRUGAL_ASK_DEFAULT_CONTEXT_GAIN, at most FRUGAL_ASK_DEFAULT_BUDGET tokens in all: a
+ * confident extraction sends a sentence or two, a doubtful one more. Chosen on the fitting half
+ * of SQuAD v1.1 dev for the most context support at <= 25% of the top-5 chunks' tokens
+ * (BENCHMARKS.md, squad). */
+#define FRUGAL_ASK_DEFAULT_BUDGET 600
+#define FRUGAL_ASK_DEFAULT_CONTEXT_GAIN 0.00054
+#define FRUGAL_ASK_DEFAULT_CONTEXT_CHUNKS 10
 /* Near-duplicate cache hits (collections with an embedder): the cosine between the embeddings
  * of the question and a cached question at or above which the cached answer is returned
  * (reason "near-duplicate cache hit (cosine c): ..."). Meant for sentence-embedding models;
@@ -615,15 +620,16 @@ typedef int (*frugal_delta_fn)(void *ctx, const char *text, size_t len);
 typedef struct frugal_ask_params {
     const char *collection;        /* default "default" */
     frugal_ask_mode mode;          /* default FRUGAL_ASK_AUTO */
-    size_t k;                      /* chunks retrieved (default 5, at most 100) */
+    size_t k;                      /* chunks the answer comes from (default 5, at most 100) */
     double min_confidence;         /* CPU answer threshold (default FRUGAL_ASK_DEFAULT_THRESHOLD) */
-    size_t context_budget_tokens;  /* compressed context budget: the most tokens it may take
-                                      (default FRUGAL_ASK_DEFAULT_BUDGET); with
-                                      context_mass 0, the budget itself */
-    double context_mass;           /* adaptive budget: the share, in (0, 1], of the summed
-                                      sentence scores the context gathers (default
-                                      FRUGAL_ASK_DEFAULT_CONTEXT_MASS; 0 = a fixed budget of
-                                      context_budget_tokens) */
+    size_t context_budget_tokens;  /* compressed context: the most tokens it may take (default
+                                      FRUGAL_ASK_DEFAULT_BUDGET); with context_gain 0, the
+                                      budget itself (best sentences first, then neighbours) */
+    double context_gain;           /* compressed context: the least chance per token a sentence
+                                      needs (default FRUGAL_ASK_DEFAULT_CONTEXT_GAIN; 0 = a
+                                      fixed budget of context_budget_tokens) */
+    size_t context_chunks;         /* chunks the context is drawn from (default
+                                      FRUGAL_ASK_DEFAULT_CONTEXT_CHUNKS; fewer than k: k) */
     const frugal_filter *filters;  /* as frugal_search_params (AND) */
     size_t n_filters;
     frugal_delta_fn on_delta;      /* optional: stream the generated text */
@@ -830,11 +836,16 @@ typedef struct frugal_squad_params {
     size_t limit;             /* ask only the first N questions (0 = all) */
     size_t k;                 /* chunks per question (default 5) */
     double threshold;         /* CPU share threshold (default FRUGAL_ASK_DEFAULT_THRESHOLD) */
-    size_t context_budget_tokens; /* the cap of the adaptive context budget (as
-                                     frugal_ask_params; default FRUGAL_ASK_DEFAULT_BUDGET) */
-    size_t context_chunks;    /* with features_path: the .sentences file lists the sentences of
-                                 the top max(k, context_chunks) chunks (0 = k), to simulate a
-                                 context drawn from deeper chunks (bench/squad_fit.py) */
+    size_t context_budget_tokens; /* the cap of the compressed context (as frugal_ask_params;
+                                     default FRUGAL_ASK_DEFAULT_BUDGET) */
+    size_t context_chunks;    /* chunks the generator's context is drawn from (as
+                                 frugal_ask_params; 0 = FRUGAL_ASK_DEFAULT_CONTEXT_CHUNKS); the
+                                 .sentences file lists the sentences of the top max(k,
+                                 context_chunks) */
+    const char *embedder;     /* the collection's embedder when it is created (a spec as
+                                 frugal_collection_params; NULL = none): with "glove" the
+                                 extractor adds its word-vector features and retrieval is
+                                 hybrid, as frugal_ask does for such a collection */
     const char *features_path;/* when set, one TSV line per question (id, article, label,
                                  confidence, features) is written there, for fitting the
                                  confidence model (bench/squad_fit.py) */

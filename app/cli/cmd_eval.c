@@ -51,7 +51,7 @@ void cmd_eval_help(FILE *out)
           "       frugal eval cranfield DIR [--collection C] [--reuse] [--chunk-tokens N]\n"
           "                        [--chunk-overlap N] [--json]\n"
           "       frugal eval squad FILE [--limit N] [--threshold X] [--budget N] [--features F]\n"
-          "                       [--context-chunks N]\n"
+          "                       [--context-chunks N] [--embedder SPEC]\n"
           "                        [--collection C] [--reuse] [--json]\n"
           "\n"
           "Ingests a judged test collection, runs its queries (BM25, or dense retrieval with\n"
@@ -94,11 +94,16 @@ void cmd_eval_help(FILE *out)
           "squad only:\n"
           "  --limit N            ask only the first N questions\n"
           "  --threshold X        the CPU confidence threshold (default 0.70)\n"
-          "  --budget N           most tokens of the compressed context (default 400, adaptive below)\n"
+          "  --budget N           most tokens of the compressed context (default 600; below it\n"
+          "                       the sentences' expected gain per token decides)\n"
           "  --features F         write one TSV line of answer features per question to F\n"
           "                       (for bench/squad_fit.py)\n"
-          "  --context-chunks N   with --features: list the sentences of the top N chunks\n"
-          "                       (at least 5) in F.sentences, to simulate deeper contexts\n"
+          "  --context-chunks N   draw the compressed context from the top N chunks (default\n"
+          "                       10; the answer comes from the top 5); with --features the\n"
+          "                       sentences of those chunks are listed in F.sentences\n"
+          "  --embedder SPEC      as for beir; with glove the sentence score adds word-vector\n"
+          "                       features and retrieval is hybrid, as `frugal ask` does for\n"
+          "                       such a collection\n"
           "  --db PATH, -q/--quiet, -v/--verbose, -h/--help as for every verb\n",
           out);
 }
@@ -414,7 +419,7 @@ int cmd_eval(struct cli *cli, int argc, char **argv)
             break;
         case OPT_EMBEDDER:
             params.embedder = optarg;
-            retrieval_only = true;
+            squad.embedder = optarg;
             break;
         default:
             return cli_usage(cli, "unexpected option");
@@ -429,7 +434,7 @@ int cmd_eval(struct cli *cli, int argc, char **argv)
     if (!squad_kind && squad_only)
         return cli_usage(cli, "--limit, --threshold, --budget and --features apply to squad only");
     if (squad_kind && (split_given || retrieval_only))
-        return cli_usage(cli, "--split, --chunk-*, --mode and --embedder do not apply to squad");
+        return cli_usage(cli, "--split, --chunk-*, --mode, --fusion and --alpha do not apply to squad");
     if (!beir && split_given)
         return cli_usage(cli, "--split applies to beir only");
     if (!cli->db_given) {

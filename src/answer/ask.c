@@ -47,6 +47,7 @@
 #include "answer/prompt.h"
 #include "answer/router.h"
 #include "base/alloc.h"
+#include "embed/embedder.h"
 #include "frugal_internal.h"
 #include "store/store.h"
 
@@ -91,7 +92,8 @@ void frugal_ask_default_params(frugal_ask_params *params)
     params->k = 5;
     params->min_confidence = FRUGAL_ASK_DEFAULT_THRESHOLD;
     params->context_budget_tokens = FRUGAL_ASK_DEFAULT_BUDGET;
-    params->context_mass = FRUGAL_ASK_DEFAULT_CONTEXT_MASS;
+    params->context_gain = FRUGAL_ASK_DEFAULT_CONTEXT_GAIN;
+    params->context_chunks = FRUGAL_ASK_DEFAULT_CONTEXT_CHUNKS;
     params->cache_similarity = FRUGAL_ASK_DEFAULT_CACHE_SIMILARITY;
     params->rerank_budget_ms = FRUGAL_SEARCH_DEFAULT_RERANK_BUDGET_MS;
 }
@@ -156,6 +158,18 @@ frugal_status answer_xans_for(frugal_db *db, const char *name, struct xans **out
     }
     struct analyzer_opts opts = {.language = info->language, .stopwords = info->stopwords};
     rc = xans_new(&opts, out, &e);
+    /* a collection embedded with word vectors lends them to the sentence score; vectors that
+     * cannot be opened now cost those features, not the answer (the dense side says why) */
+    const char *spec = info->embedder;
+    if (rc == FRUGAL_OK && spec != NULL &&
+        (strcmp(spec, "glove") == 0 || (strncmp(spec, "glove:", 6) == 0 && spec[6] != '\0'))) {
+        char *path = spec[5] == ':' ? frugal_strdup(spec + 6) : embedder_default_vectors_path();
+        struct err ve;
+        err_clear(&ve);
+        if (path != NULL)
+            (void)xans_set_vectors(*out, path, &ve);
+        frugal_free(path);
+    }
     frugal_collection_list_free(list, n);
     if (rc != FRUGAL_OK)
         return fail(db, rc, e.msg);
@@ -574,7 +588,7 @@ static frugal_status answer_build(frugal_db *db, struct xans *x, const char *que
         chunks[i].char_start = h->char_start;
         chunks[i].score = h->score;
     }
-    frugal_status rc = xans_run(x, question, chunks, n, &xr, &e);
+    frugal_status rc = xans_run(x, question, chunks, n, p->k, &xr, &e);
     bool answered = rc == FRUGAL_OK && xr.best < xr.n_sentences;
     bool *selected = NULL;
     if (answered) {
@@ -601,7 +615,7 @@ static frugal_status answer_build(frugal_db *db, struct xans *x, const char *que
     struct buf ctx;
     buf_init(&ctx, 0);
     if (rc == FRUGAL_OK && answered) {
-        compress_select(chunks, &xr, p->context_budget_tokens, p->context_mass, selected);
+        compress_select(chunks, &xr, p->context_budget_tokens, p->context_gain, selected);
         rc = compress_render(chunks, n, &xr, selected, &ctx);
         a->context_tokens = ctx.ptr != NULL ? compress_count_tokens(ctx.ptr, ctx.len) : 0;
         if (rc == FRUGAL_OK && extra != NULL && extra->context != NULL)
@@ -655,6 +669,10 @@ frugal_status answer_ask(frugal_db *db, struct xans *x, const char *question,
         p.k = 5;
     if (p.k > ASK_MAX_K)
         return fail(db, FRUGAL_EINVAL, "k is at most 100");
+    if (p.context_chunks > ASK_MAX_K)
+        return fail(db, FRUGAL_EINVAL, "context_chunks is at most 100");
+    if (!(p.context_gain >= 0.0 && p.context_gain < 1.0))
+        return fail(db, FRUGAL_EINVAL, "context_gain must lie in [0, 1)");
     if (p.mode != FRUGAL_ASK_AUTO && p.mode != FRUGAL_ASK_EXTRACTIVE &&
         p.mode != FRUGAL_ASK_GENERATE)
         return fail(db, FRUGAL_EINVAL, "unknown ask mode");
@@ -718,7 +736,8 @@ frugal_status answer_ask(frugal_db *db, struct xans *x, const char *question,
     frugal_search_params sp;
     frugal_search_default_params(&sp);
     sp.collection = p.collection;
-    sp.k = p.k;
+    /* the answer comes from the top k, the generator's context from the top context_chunks */
+    sp.k = p.context_chunks > p.k ? p.context_chunks : p.k;
     sp.filters = p.filters;
     sp.n_filters = p.n_filters;
     sp.snippets = false;

@@ -14,53 +14,37 @@
  * lands within a few percent of BERT's WordPiece count (test_answer.c checks 0.8..1.25 on the
  * test paragraphs with the bert-base-uncased vocabulary; bench/squad.sh reports the ratio).
  *
- * The selection: the best sentence (the extractive answer) is always taken. The others are
- * visited in the order of their score's logit less 0.5 log(1 + tokens) (of two sentences about
- * as likely to hold the answer the shorter leaves room for another; 0.25 or 1.0 instead of 0.5
- * changed context support by under 0.1 point, with a fixed or an adaptive budget), and each is
- * taken when its tokens and its separator (one token: " … " between sentences left apart, a
- * blank line between chunks) fit what is left of the budget. Then, visiting the taken ones in
- * the same order, their previous and next sentences in the same chunk are added while they
- * fit, so that a pronoun keeps its antecedent when the budget allows. Neighbours come second
- * because they cost support: on SQuAD v1.1 dev at a 240-token budget, neighbours first kept a
- * gold answer in 86.8% of the contexts, best sentences first in 88.9% (with the earlier
- * sentence score). The order of visits is (key descending, index ascending), so the result is
- * deterministic.
+ * The selection (frugal_ask's default, min_gain > 0): the candidates are the sentences of the
+ * top 10 chunks (frugal_ask_params.context_chunks), scored by the extractor, whose scores are
+ * the logits of a conditional logit: the softmax of the logits over every candidate is each
+ * sentence's chance of being the one that holds the answer. The answer sentence is always taken;
+ * then the others in the order of that share per token, share / (tokens + 1), each taken while
+ * the share per token is at least min_gain and the sentence fits what is left of the cap
+ * (budget_tokens). A bound on chance per token is what spending a fixed average of tokens over
+ * many questions well asks for: the expected number of contexts holding the answer grows by the
+ * share, at the cost of the tokens, so taking the sentences above one common bound, whatever
+ * their question, buys the most support for the tokens spent. A confident extraction sends its
+ * sentence, a flat one several. The bound (0.00054) and cap (600) are the most support on the
+ * fitting half of SQuAD v1.1 dev at <= 25% of the top-5 chunks' tokens (bench/squad_fit.py
+ * --gain, a simulation of this function). No neighbours are added in this mode: a neighbour is
+ * taken when it clears the bound by itself; adding the neighbours of the taken ones (when they
+ * cleared half the bound) cost 0.2 to 0.3 point of support at the same ratio (simulated).
  *
- * The budget: fixed (mass_target 0), or adaptive, per question: the tokens that the best
- * sentence and then the others, in the order above, take until their scores add up to
- * mass_target of the summed scores of every candidate, at most budget_tokens. The score is
- * each sentence's own chance of holding the answer, so their share of the sum reads as how
- * the chance spreads over the candidates: a confident extraction (one sentence far above the
- * rest) gets its sentence and little more, a flat one several. The context's tokens are an
- * average over questions, so what confident questions do not spend pays for the doubtful
- * ones. Chosen on the fitting half of SQuAD v1.1 dev (bench/squad_fit.py --budget, which
- * simulates this function): target 0.78, cap 400, the most support at <= 25% of the top-5
- * tokens. A floor under the budget (60 to 180 tokens) did no better, nor did stopping when
- * the unpicked scores sum below a bound; a share of p^a (a = 0.75 .. 1.5) instead of p gained
- * at most 0.3 point on the fitting half and none on the check half.
+ * With min_gain 0, a fixed budget: the best sentence, then the others in the order of their
+ * score's logit less 0.5 log(1 + tokens) while they fit, then the neighbours of the taken ones
+ * (previous and next sentence in the chunk) while they fit, so that a pronoun keeps its
+ * antecedent. The order of visits is (key descending, index ascending) in both modes, so the
+ * result is deterministic.
  *
- * Where it stands (BENCHMARKS.md, squad): with the adaptive budget the context holds a gold
- * answer for 91.4% of SQuAD v1.1 dev questions at 23.7% of the top-5 chunks' tokens, against
- * 93.6% for the five chunks whole (a fixed 240 tokens: 90.1% at 24.3%). The loss is the
- * sentence score's recall: the questions whose answer sentence shares few words with the
- * question rank it low, and in score order the first sentence holding a gold answer falls
- * within 240 tokens for 89.4% of the questions, 400 for 92.0%, 600 for 93.1%; no rule over
- * the scores tells those questions apart well enough to spend on them alone. On the questions
- * the router sends to a generator (confidence < 0.70) the adaptive budget spends more (32% of
- * their top-5 tokens) for 81.2% against 85.7% whole; held to 25% there, the best target and
- * cap (0.70, 300) beat a fixed 240 tokens by 0.4 point on the fitting half (78.9% against
- * 78.4%, simulated) and by 0.4 on the check half.
- *
- * Tried and not taken (bench/squad_fit.py --deep, simulated, fitting / check half at ratio
- * <= 0.25): drawing the sentences from the top 10 chunks instead of 5 (the ratio still over the
- * top-5 whole) gains 0.9 / 0.3 point with the mass budget; an expected-gain budget (the next
- * sentence is paid for while the chance that none so far holds the answer, from the question's
- * confidence, times its score over sqrt(tokens) stays above a bound) on the top 10 chunks gains
- * 1.5 / 0.9 point (92.6% / 92.7% against 93.4% / 93.9% whole); it matches the chunks whole only
- * at about 30% of their tokens. Always taking the best sentence of each of the top chunks, or at
- * most 2 or 3 sentences per chunk, gained nothing; refitting the sentence score on ten chunks'
- * candidates did not help either (within 0.2 point).
+ * Where it stands (BENCHMARKS.md, squad; ratio over the top-5 chunks whole): in a collection
+ * embedded with GloVe (hybrid retrieval, word-vector features in the sentence score) the context
+ * holds a gold answer for 93.67% of SQuAD v1.1 dev questions at 23.5% of the top-5 chunks'
+ * tokens, against 93.69% for the five chunks whole (fitting half 93.8% against 93.5%, check half
+ * 93.6% against 94.0%); without an embedder 93.0% at 23.6% against 93.6%.
+ * Before (the adaptive "score mass" budget over the top 5 chunks' sentences, with the earlier
+ * sentence score) it was 91.4% at 23.7%; an expected-gain rule over independent sentence
+ * chances (the chance that none so far holds it) reached 92.7% at 22.5%: the softmax share is
+ * the better estimate because exactly one sentence usually holds the answer.
  *
  * Why: sending the top five chunks whole costs five times what the one paragraph that answers
  * needs; a generator reads the answer sentence and its neighbours as well from a quarter of it.
@@ -196,32 +180,38 @@ static bool take(const struct xans_chunk *chunks, const struct xans_result *r, s
     return true;
 }
 
-/* The adaptive budget: the tokens (with separators) of the best sentence and then the others in
- * selection order until their scores add up to mass_target of the summed scores of every
- * candidate, at most cap. */
-static size_t adaptive_budget(const struct xans_chunk *chunks, const struct xans_result *r,
-                              const struct by_score *order, size_t best, size_t cap,
-                              double mass_target)
+/* The expected-gain selection: each sentence's share of the softmax of the logits over every
+ * candidate is its chance of being the one that holds the answer; the answer sentence is taken,
+ * then the others in the order of that chance per token (share / (tokens + 1)) while it is at
+ * least min_gain, each when it fits what is left of cap. */
+static size_t gain_select(const struct xans_chunk *chunks, const struct xans_result *r,
+                          struct by_score *order, size_t best, size_t cap, double min_gain,
+                          bool *selected)
 {
-    double total = 0.0;
-    for (size_t i = 0; i < r->n_sentences; i++)
-        total += r->sentences[i].score;
-    size_t used = 0;
-    double mass = 0.0;
-    for (size_t k = 0; k <= r->n_sentences && used < cap; k++) {
-        size_t i = k == 0 ? best : order[k - 1].index;
-        if (k > 0 && i == best)
-            continue;
-        used += sentence_tokens(chunks, &r->sentences[i]) + (used > 0 ? COMPRESS_SEP_TOKENS : 0);
-        mass += total > 0.0 ? r->sentences[i].score / total : 1.0;
-        if (mass >= mass_target)
-            break;
+    size_t n = r->n_sentences;
+    double top = r->sentences[best].features[XANS_F_SCORE];
+    for (size_t i = 0; i < n; i++)
+        if (r->sentences[i].features[XANS_F_SCORE] > top)
+            top = r->sentences[i].features[XANS_F_SCORE];
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += exp(r->sentences[i].features[XANS_F_SCORE] - top);
+    for (size_t i = 0; i < n; i++) {
+        double share = exp(r->sentences[i].features[XANS_F_SCORE] - top) / sum;
+        size_t t = sentence_tokens(chunks, &r->sentences[i]);
+        order[i].key = share / (1.0 + (double)t);
+        order[i].index = i;
     }
-    return used < cap ? used : cap;
+    qsort(order, n, sizeof *order, by_score_cmp);
+    size_t used = 0;
+    take(chunks, r, best, cap, &used, selected, true);
+    for (size_t k = 0; k < n && order[k].key >= min_gain; k++)
+        take(chunks, r, order[k].index, cap, &used, selected, false);
+    return used;
 }
 
 size_t compress_select(const struct xans_chunk *chunks, const struct xans_result *r,
-                       size_t budget_tokens, double mass_target, bool *selected)
+                       size_t budget_tokens, double min_gain, bool *selected)
 {
     size_t n = r->n_sentences;
     size_t used = 0;
@@ -235,6 +225,11 @@ size_t compress_select(const struct xans_chunk *chunks, const struct xans_result
         take(chunks, r, best, budget_tokens, &used, selected, true);
         return used;
     }
+    if (min_gain > 0.0) {
+        used = gain_select(chunks, r, order, best, budget_tokens, min_gain, selected);
+        frugal_free(order);
+        return used;
+    }
     for (size_t i = 0; i < n; i++) {
         /* the score's logit, less a little per token: of two sentences about as likely to
          * hold the answer, the shorter leaves room for another */
@@ -246,8 +241,6 @@ size_t compress_select(const struct xans_chunk *chunks, const struct xans_result
     }
     qsort(order, n, sizeof *order, by_score_cmp);
     size_t budget = budget_tokens;
-    if (mass_target > 0.0)
-        budget = adaptive_budget(chunks, r, order, best, budget_tokens, mass_target);
     take(chunks, r, best, budget, &used, selected, true);
     for (size_t k = 0; k < n; k++)
         take(chunks, r, order[k].index, budget, &used, selected, false);

@@ -7,11 +7,10 @@
  *    (cl100k-like) would count for English text, without its vocabulary (rules in compress.c).
  *    It is deterministic and never fails; it is an estimate for budgets and cost, not a promise.
  *  - compress_select picks sentences of a scored extraction (extract.h): the answer sentence,
- *    then others best first (score, a little less for length) while they fit the budget with
- *    their separators, then their neighbours in the chunk while they fit. The budget is fixed,
- *    or adaptive: the tokens that the answer sentence and the next best ones take to gather a
- *    target share of the summed scores of all candidates (few when the scores are confident,
- *    more when they are flat), at most the fixed one as a cap. compress_render
+ *    then, with a gain bound, every other whose share of the softmax of the sentence logits over
+ *    all candidates, per token, clears the bound, best first, while it fits the cap; without one
+ *    (a fixed budget) the others best first (score, a little less for length) while they fit,
+ *    then their neighbours in the chunk while they fit. compress_render
  *    writes the picked sentences as the context text: one paragraph per chunk in rank order,
  *    sentences in document order, " … " (U+2026) where sentences were left out between them.
  *
@@ -30,12 +29,11 @@
 size_t compress_count_tokens(const char *text, size_t len);
 
 /* Marks in selected[0..r->n_sentences) (caller-sized) the sentences to keep so that their
- * tokens, with one per separator, add up to at most the budget (a best sentence alone over the
- * budget is still kept, cut by nothing: the budget is a target, not a truncation). The budget
- * is budget_tokens when mass_target <= 0; else the tokens of the answer sentence and then the
- * others in selection order up to the first at which their scores reach mass_target (in (0, 1])
- * of the sum over every candidate, at most budget_tokens. Returns the tokens of the picked
- * sentences and their separators. */
+ * tokens, with one per separator, add up to at most budget_tokens (a best sentence alone over it
+ * is still kept, cut by nothing: the budget is a cap, not a truncation). With min_gain > 0 only
+ * the sentences whose softmax share (over every candidate's features[XANS_F_SCORE]) divided by
+ * (tokens + 1) is at least min_gain are added to the answer; with min_gain 0 the budget is
+ * filled, then neighbours. Returns the tokens of the picked sentences and their separators. */
 size_t compress_select(const struct xans_chunk *chunks, const struct xans_result *r,
                        size_t budget_tokens, double mass_target, bool *selected);
 

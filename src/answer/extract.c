@@ -25,16 +25,25 @@
  *             question words that candidate is, each per question type;
  *   and the coverage of the question's capitalized words and of its focus (the words after
  *   the wh-word), names and numbers the question does not have, its length, a few products.
- * The score is the logistic of a linear mix of those (score_weights): a conditional logit, a
- * softmax over each question's candidates whose target is the sentences holding a gold answer,
- * fitted by `bench/squad_fit.py --sentences` (Newton, L2 0.01) on the fitting half of SQuAD v1.1
- * dev (below), with an intercept that makes the score a sentence's chance of holding an answer.
- * It took answer support from 70.1% (the earlier hand-weighted mix of coverage, bm25, context,
- * rank and type) to 72.8% (fitting half 68.2% -> 71.2%, check half 72.4% -> 74.8%), 0.7 point
- * of it from leaving the question's own words ("what", "does": question_words) out of its
- * terms, which the analyzer's short stopword list keeps. The best sentence is the answer. For a
- * typed question the span is the candidate nearest (in words) to the question words the
- * sentence contains; otherwise the whole sentence.
+ * With word vectors (xans_set_vectors: a collection embedded with GloVe) six more
+ * (extract_wv.c): the question's idf-weighted coverage counting near words by their cosine, the
+ * part of it near words alone give, the coverage at cosine > 0.6, the cosine of the weighted sums
+ * of the word vectors, and the best coverage and cosine among the sentences of its chunk.
+ * The score is the logistic of a linear mix of those (score_weights, or score_weights_wv with
+ * vectors): a conditional logit, a softmax over each question's candidates whose target is the
+ * sentences holding a gold answer, fitted by `bench/squad_fit.py --sentences` (Newton, L2 0.01)
+ * on the fitting half of SQuAD v1.1 dev (below) over the candidates of the top 10 chunks (those
+ * a generator's context is drawn from), with an intercept that makes the score a sentence's
+ * chance of holding an answer. The answer is the best sentence of the top k chunks (xans_run's
+ * n_answer). Without vectors the top sentence of the top 5 chunks holds a gold answer for 73.1%
+ * of the questions (70.1% with the earlier hand-weighted mix of coverage, bm25, context, rank and
+ * type), with GloVe's 74.6% (BENCHMARKS.md, squad); the word vectors matter more to the
+ * generator's context, where the sentences ranked below the answer are read: they lift how often
+ * the sentence that holds the answer clears the context's bound (compress.c). 0.7 point of the
+ * support came from leaving the question's own words ("what", "does": question_words) out of
+ * its terms, which the analyzer's short stopword list keeps. For a typed question the span is
+ * the candidate nearest (in words) to the question words the sentence contains; otherwise the
+ * whole sentence.
  *
  * The confidence is a logistic regression on the answer's features (enum xans_feature: the
  * answer's share of the softmax over all candidates, its chunk's share, its margin over the
@@ -42,10 +51,12 @@
  * contains a gold answer". The coefficients in xans_confidence were fitted by
  * bench/squad_fit.py (logistic regression, Newton's method, L2 0.01) on the questions of the
  * first half of SQuAD v1.1 dev's 48 articles shuffled with Python's random.Random(13), from the
- * feature dump of `frugal eval squad --features`, and checked on the other half: at the default
- * threshold 0.70 the fitting half answers 60.3% of its questions with 90.1% support, the check
- * half 64.8% with 92.2%, the whole set 62.3% with 91.1% (BENCHMARKS.md, squad); with the earlier
- * score and features it was 53.2% with 91.5% at 0.72.
+ * feature dump of `frugal eval squad --features` (when the candidates came from the top 5
+ * chunks), and checked on the other half. With the candidates of the top 10 chunks and the
+ * refitted sentence scores it still holds: at the default threshold 0.70 the whole set answers
+ * 60.2% of its questions on the CPU with 91.7% support (BM25 collection; GloVe collection 61.0%
+ * with 92.0%), the fitting half stays above 90% support; a refit on that dump reached the same
+ * coverage at 90% support within a point, so the coefficients were kept (BENCHMARKS.md, squad).
  *
  * Why: most questions about a document collection are answered by one of its sentences; finding
  * it costs a millisecond of CPU, against a second of GPU for a generator. The confidence lets a
@@ -55,6 +66,8 @@
  * keep no other state.
  */
 #include "answer/extract.h"
+
+#include "answer/extract_wv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -98,6 +111,7 @@ struct word {
 
 struct xans {
     struct analyzer *an;
+    struct xans_wv *wv;                    /* word vectors, or NULL */
     struct qterm qterms[XANS_MAX_QTERMS];
     size_t n_q;
     uint8_t qseq[XANS_MAX_QSEQ];       /* question terms in question order, as qterms indexes */
@@ -140,11 +154,21 @@ void xans_free(struct xans *x)
     if (x == NULL)
         return;
     analyzer_free(x->an);
+    xans_wv_free(x->wv);
     frugal_free(x->tf);
     frugal_free(x->n_terms);
     frugal_free(x->ranges);
     frugal_free(x->words);
     frugal_free(x);
+}
+
+frugal_status xans_set_vectors(struct xans *x, const char *path, struct err *err)
+{
+    xans_wv_free(x->wv);
+    x->wv = NULL;
+    if (path == NULL)
+        return FRUGAL_OK;
+    return xans_wv_open(path, &x->wv, err);
 }
 
 void xans_result_init(struct xans_result *r)
@@ -912,6 +936,9 @@ static frugal_status collect_sentences(struct xans *x, const struct xans_chunk *
             }
             if (rc == FRUGAL_OK)
                 order_features(x, s);
+            if (rc == FRUGAL_OK && x->wv != NULL)
+                rc = xans_wv_sentence(x->wv, out->n_sentences, chunks[c].text + s->byte_start,
+                                  s->byte_end - s->byte_start);
             out->n_sentences++;
         }
         frugal_free(spans);
@@ -940,43 +967,92 @@ static double coverage_of(const struct xans *x, const double *idf, double idf_su
 
 /* Weights of the sentence score, order as enum xans_sfeature, and its intercept. */
 static const double score_weights[XANS_N_SFEATURES] = {
-    5.9949, /* coverage */
-    0.8012, /* bm25 */
-    1.5012, /* context */
-    3.7094, /* rank */
-    1.1727, /* type */
-    -0.0333, /* top chunk */
-    1.1529, /* bigram */
-    -0.0490, /* density */
-    -0.0128, /* length */
-    0.1384, /* novel */
-    -0.0966, /* first */
-    0.1561, /* chunk coverage */
-    0.4920, /* type near */
-    -0.0218, /* rarest */
-    0.2076, /* top document */
-    -0.0320, /* entity */
-    0.2865, /* focus */
-    -0.8700, /* run */
-    0.0041, /* new name */
-    -0.0015, /* new number */
-    0.7243, /* type: number */
-    0.8840, /* type: date */
-    0.2249, /* type: person */
-    -0.6604, /* type: place */
-    1.2335, /* near: number */
-    -0.0228, /* near: date */
-    -0.4860, /* near: person */
-    -0.2328, /* near: place */
-    0.6201, /* coverage x density */
-    0.2029, /* coverage squared */
-    3.7165, /* coverage x rank */
-    -6.4211, /* coverage x chunk coverage */
+    5.5227, /* coverage */
+    1.2485, /* bm25 */
+    1.6054, /* context */
+    3.6629, /* rank */
+    1.2506, /* type */
+    -0.0114, /* top chunk */
+    1.1213, /* bigram */
+    -0.0190, /* density */
+    0.0338, /* length */
+    0.4318, /* novel */
+    -0.0407, /* first */
+    0.2496, /* chunk coverage */
+    0.2831, /* type near */
+    0.0591, /* rarest */
+    0.2174, /* top document */
+    -0.0196, /* entity */
+    0.3105, /* focus */
+    -0.7969, /* run */
+    -0.0170, /* new name */
+    0.0146, /* new number */
+    0.8291, /* type: number */
+    0.8262, /* type: date */
+    0.2398, /* type: person */
+    -0.6445, /* type: place */
+    0.8251, /* near: number */
+    -0.0869, /* near: date */
+    -0.3105, /* near: person */
+    -0.1446, /* near: place */
+    0.4773, /* coverage x density */
+    0.4310, /* coverage squared */
+    4.0624, /* coverage x rank */
+    -6.9517, /* coverage x chunk coverage */
+    0.0000, /* wv: soft coverage */
+    0.0000, /* wv: soft extra */
+    0.0000, /* wv: soft high */
+    0.0000, /* wv: cosine */
+    0.0000, /* wv: chunk soft */
+    0.0000, /* wv: chunk cosine */
 };
-static const double score_intercept = -8.3689;
+static const double score_intercept = -8.9658;
+
+/* The same with word vectors (xans_set_vectors), the four word-vector features last. */
+static const double score_weights_wv[XANS_N_SFEATURES] = {
+    5.3838, /* coverage */
+    0.7839, /* bm25 */
+    1.4933, /* context */
+    2.1710, /* rank */
+    1.2168, /* type */
+    -0.0310, /* top chunk */
+    1.2667, /* bigram */
+    0.0186, /* density */
+    -0.0993, /* length */
+    0.5286, /* novel */
+    -0.0454, /* first */
+    -0.2200, /* chunk coverage */
+    0.3635, /* type near */
+    0.0095, /* rarest */
+    0.1981, /* top document */
+    -0.2651, /* entity */
+    0.3788, /* focus */
+    -1.3100, /* run */
+    -0.0048, /* new name */
+    0.0138, /* new number */
+    0.7960, /* type: number */
+    0.8324, /* type: date */
+    0.2324, /* type: person */
+    -0.6440, /* type: place */
+    0.7060, /* near: number */
+    -0.0032, /* near: date */
+    -0.2538, /* near: person */
+    -0.0855, /* near: place */
+    0.4234, /* coverage x density */
+    -0.2529, /* coverage squared */
+    2.3970, /* coverage x rank */
+    -5.6410, /* coverage x chunk coverage */
+    1.9035, /* wv: soft coverage */
+    -0.7828, /* wv: soft extra */
+    0.9033, /* wv: soft high */
+    0.4401, /* wv: cosine */
+    2.2021, /* wv: chunk soft */
+    1.7140, /* wv: chunk cosine */
+};
+static const double score_intercept_wv = -10.9167;
 
 static void score_sentences(const struct xans *x, const struct xans_chunk *chunks,
-                            size_t n_chunks, struct xans_result *r)
+                            size_t n_chunks, size_t n_answer, struct xans_result *r)
 {
     double idf[XANS_MAX_QTERMS];
     double idf_sum = 0.0;
@@ -1006,6 +1082,10 @@ static void score_sentences(const struct xans *x, const struct xans_chunk *chunk
     retr_margin = retr_margin < 0.0 ? 0.0 : retr_margin > 1.0 ? 1.0 : retr_margin;
     size_t chunk_lo = 0; /* first sentence of the current chunk */
     double chunk_cov = 0.0;
+    double chunk_soft = 0.0;   /* with word vectors: the chunk's best soft coverage, cosine */
+    double chunk_cosine = 0.0;
+    if (x->wv != NULL)
+        xans_wv_pool(x->wv, r->n_sentences);
     for (size_t i = 0; i < r->n_sentences; i++) {
         struct xans_sentence *s = &r->sentences[i];
         if (i == 0 || r->sentences[i - 1].chunk != s->chunk) {
@@ -1014,6 +1094,14 @@ static void score_sentences(const struct xans *x, const struct xans_chunk *chunk
                 hi++;
             chunk_lo = i;
             chunk_cov = coverage_of(x, idf, idf_sum, r, chunk_lo, hi);
+            chunk_soft = 0.0;
+            chunk_cosine = 0.0;
+            for (size_t j = i; x->wv != NULL && j <= hi; j++) {
+                double wv[XWV_N];
+                xans_wv_features(x->wv, j, wv);
+                chunk_soft = wv[XWV_SOFT] > chunk_soft ? wv[XWV_SOFT] : chunk_soft;
+                chunk_cosine = wv[XWV_COSINE] > chunk_cosine ? wv[XWV_COSINE] : chunk_cosine;
+            }
         }
         const uint16_t *row = x->tf + i * XANS_MAX_QTERMS;
         double bm = 0.0;
@@ -1034,6 +1122,16 @@ static void score_sentences(const struct xans *x, const struct xans_chunk *chunk
         rank = rank < 0.0 ? 0.0 : rank > 1.0 ? 1.0 : rank;
         double terms = (double)x->n_terms[i];
         double *sf = s->sfeatures;
+        if (x->wv != NULL) {
+            double wv[XWV_N];
+            xans_wv_features(x->wv, i, wv);
+            sf[XANS_S_WV_SOFT] = wv[XWV_SOFT];
+            sf[XANS_S_WV_EXTRA] = wv[XWV_SOFT_EXTRA];
+            sf[XANS_S_WV_HIGH] = wv[XWV_SOFT_HIGH];
+            sf[XANS_S_WV_COSINE] = wv[XWV_COSINE];
+            sf[XANS_S_WV_CHUNK_SOFT] = chunk_soft;
+            sf[XANS_S_WV_CHUNK_COSINE] = chunk_cosine;
+        }
         sf[XANS_S_COVERAGE] = cov;
         sf[XANS_S_BM25] = idf_sum > 0.0 ? bm / idf_sum : 0.0;
         sf[XANS_S_CONTEXT] = ctx;
@@ -1070,9 +1168,10 @@ static void score_sentences(const struct xans *x, const struct xans_chunk *chunk
         sf[XANS_S_COV_SQ] = cov * cov;
         sf[XANS_S_COV_RANK] = cov * rank;
         sf[XANS_S_COV_CHUNK] = cov * chunk_cov;
-        double z = score_intercept;
+        const double *wt = x->wv != NULL ? score_weights_wv : score_weights;
+        double z = x->wv != NULL ? score_intercept_wv : score_intercept;
         for (size_t k = 0; k < XANS_N_SFEATURES; k++)
-            z += score_weights[k] * sf[k];
+            z += wt[k] * sf[k];
         s->score = 1.0 / (1.0 + exp(-z));
         double *f = s->features;
         f[XANS_F_SCORE] = z;
@@ -1093,7 +1192,7 @@ static void score_sentences(const struct xans *x, const struct xans_chunk *chunk
         f[XANS_F_QTERMS] = (double)(x->n_q < 12 ? x->n_q : 12) / 12.0;
     }
     size_t best = r->n_sentences;
-    for (size_t i = 0; i < r->n_sentences; i++) {
+    for (size_t i = 0; i < r->n_sentences && r->sentences[i].chunk < n_answer; i++) {
         if (best == r->n_sentences || r->sentences[i].score > r->sentences[best].score)
             best = i;
     }
@@ -1137,7 +1236,8 @@ static void score_sentences(const struct xans *x, const struct xans_chunk *chunk
 }
 
 frugal_status xans_run(struct xans *x, const char *question, const struct xans_chunk *chunks,
-                       size_t n_chunks, struct xans_result *out, struct err *err)
+                       size_t n_chunks, size_t n_answer, struct xans_result *out,
+                       struct err *err)
 {
     xans_result_release(out);
     out->qtype = xans_question_type(question);
@@ -1149,12 +1249,14 @@ frugal_status xans_run(struct xans *x, const char *question, const struct xans_c
     frugal_status rc = analyzer_run(x->an, question, strlen(question), on_question_term, &c);
     out->n_qterms = x->n_q;
     question_bigrams(x);
+    if (rc == FRUGAL_OK && x->wv != NULL)
+        rc = xans_wv_question(x->wv, question);
     if (rc == FRUGAL_OK && x->n_q > 0)
         rc = collect_sentences(x, chunks, n_chunks, out);
     if (rc != FRUGAL_OK) {
         xans_result_release(out);
         return err_set(err, rc, "out of memory");
     }
-    score_sentences(x, chunks, n_chunks, out);
+    score_sentences(x, chunks, n_chunks, n_answer, out);
     return FRUGAL_OK;
 }

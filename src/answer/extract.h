@@ -115,6 +115,12 @@ enum xans_sfeature {
     XANS_S_COV_SQ,       /* coverage squared */
     XANS_S_COV_RANK,     /* coverage x rank */
     XANS_S_COV_CHUNK,    /* coverage x chunk coverage */
+    XANS_S_WV_SOFT,      /* with word vectors (xans_set_vectors; else 0): enum xwv_feature */
+    XANS_S_WV_EXTRA,
+    XANS_S_WV_HIGH,
+    XANS_S_WV_COSINE,
+    XANS_S_WV_CHUNK_SOFT,   /* the highest XANS_S_WV_SOFT among its chunk's sentences */
+    XANS_S_WV_CHUNK_COSINE, /* the highest XANS_S_WV_COSINE among its chunk's sentences */
     XANS_N_SFEATURES
 };
 
@@ -151,11 +157,18 @@ void xans_free(struct xans *x);
 void xans_result_init(struct xans_result *r);
 void xans_result_release(struct xans_result *r);
 
+/* Gives x word vectors: the .fsv file at path (borrowed), as the collection's static embedder
+ * has them; the sentence score then adds the word-vector features (extract_wv.h) with its own
+ * weights. path NULL drops them. On failure x keeps none. */
+frugal_status xans_set_vectors(struct xans *x, const char *path, struct err *err);
+
 /* Scores every sentence of chunks[0..n_chunks) against question and fills out (released and
- * refilled). A question without terms, or chunks without sentences, give no answer (best ==
- * n_sentences), not an error. FRUGAL_ENOMEM only. */
+ * refilled); the answer is the best sentence of the first n_answer chunks (the others are
+ * candidates for a generator's context only). A question without terms, or chunks without
+ * sentences, give no answer (best == n_sentences), not an error. FRUGAL_ENOMEM only. */
 frugal_status xans_run(struct xans *x, const char *question, const struct xans_chunk *chunks,
-                       size_t n_chunks, struct xans_result *out, struct err *err);
+                       size_t n_chunks, size_t n_answer, struct xans_result *out,
+                       struct err *err);
 
 /* The question's answer type. */
 enum xans_qtype xans_question_type(const char *question);

@@ -4,15 +4,17 @@
  *
  * What: every paragraph of the file becomes one document of a collection (ingested as JSONL
  * through frugal_ingest_buffer: {"_id": "p<paragraph index>", "title": the article title with
- * '_' as ' ', "text": the context}); every question is then answered exactly as frugal_ask does
- * (answer_ask, the extractive route, the top k = 5 chunks) and scored:
+ * '_' as ' ', "text": the context; the collection created with params->embedder when given);
+ * every question is then answered exactly as frugal_ask does (answer_ask, the extractive route,
+ * the answer from the top k = 5 chunks, the context from the top 10) and scored:
  *   support            the answer sentence contains a gold answer (both normalized as the
  *                      official script does; on word boundaries);
  *   span_support, f1   the same and the official token F1 (best over the golds) for the short
  *                      span, or the sentence when no answer-type cue gave a span;
  *   retrieval_support  the top-5 chunks, whole, contain a gold answer (the ceiling);
- *   context_support    the compressed context (compress.h; frugal_ask's default adaptive
- *                      budget, capped at params->context_budget_tokens) contains one;
+ *   context_support    the compressed context (compress.h; frugal_ask's default gain bound
+ *                      over the sentences of the top params->context_chunks chunks, capped at
+ *                      params->context_budget_tokens) contains one;
  *   context_token_ratio  its tokens over those of the top-5 chunks whole, summed over questions;
  *   cpu_share, cpu_support  the share with confidence >= threshold and the support on it; and
  *                      the same at the thresholds 0.0 .. 0.9 (the coverage/support curve).
@@ -22,10 +24,9 @@
  * one extractor (one analyzer) serve every question. With params->features_path a TSV line per
  * question (id, article, label, confidence, features) is written for bench/squad_fit.py, which
  * fits the confidence model on one half of the articles and checks it on the other; and beside
- * it, in features_path + ".sentences", a line per candidate sentence (squad_sentences: its
- * label, score and sentence features; of the top params->context_chunks chunks when that is
- * more than k, for squad_fit.py --deep), from which the sentence score's weights are fitted and
- * the context budget is tuned; and in features_path + ".contexts" a line per question (id,
+ * it, in features_path + ".sentences", a line per candidate sentence of the top
+ * max(k, context_chunks) chunks (squad_sentences: its label, score and sentence features), from
+ * which the sentence score's weights are fitted and the context's gain bound is tuned; and in features_path + ".contexts" a line per question (id,
  * article, confidence, context support, context tokens, top-5 tokens whole, retrieval support),
  * from which bench/squad_fit.py --contexts reports the compressed context on each half and on
  * the questions the router would send to a generator (confidence < threshold).
@@ -397,15 +398,21 @@ static frugal_status corpus_jsonl(const struct squad_set *s, struct buf *out)
     return rc;
 }
 
-static frugal_status collection_documents(frugal_db *db, const char *name, int64_t *n_docs)
+/* The documents of collection name, and whether it has an embedder (has_embedder may be
+ * NULL). */
+static frugal_status collection_documents(frugal_db *db, const char *name, int64_t *n_docs,
+                                          bool *has_embedder)
 {
     frugal_collection_info *list = NULL;
     size_t n = 0;
     frugal_status rc = frugal_collection_list(db, &list, &n);
     *n_docs = 0;
     for (size_t i = 0; rc == FRUGAL_OK && i < n; i++) {
-        if (strcmp(list[i].name, name) == 0)
+        if (strcmp(list[i].name, name) == 0) {
             *n_docs = list[i].n_documents;
+            if (has_embedder != NULL)
+                *has_embedder = list[i].embedder != NULL;
+        }
     }
     frugal_collection_list_free(list, n);
     return rc;
@@ -415,7 +422,16 @@ static frugal_status squad_ingest(frugal_db *db, const char *path, const struct 
                                   const frugal_squad_params *p, frugal_squad_report *report)
 {
     int64_t n_docs = 0;
-    frugal_status rc = collection_documents(db, p->collection, &n_docs);
+    frugal_status rc = collection_documents(db, p->collection, &n_docs, NULL);
+    if (rc == FRUGAL_OK && p->embedder != NULL) {
+        /* the collection gets the embedder (created with it, or given it while empty) */
+        frugal_collection_params cp;
+        frugal_collection_default_params(&cp);
+        cp.embedder = p->embedder;
+        rc = frugal_collection_create(db, p->collection, &cp);
+        if (rc == FRUGAL_EEXIST)
+            rc = frugal_collection_set_embedder(db, p->collection, p->embedder, NULL);
+    }
     if (rc != FRUGAL_OK || (p->reuse && n_docs > 0))
         return rc;
     struct buf corpus;
@@ -487,14 +503,15 @@ struct squad_sums {
  * sentence of all of them; the ratio's denominator stays the top-k whole). */
 static frugal_status squad_sentences(frugal_db *db, struct xans *x, const struct squad_set *s,
                                      const struct squad_question *q, const frugal_ask_params *ap,
-                                     size_t context_chunks, char **golds, size_t n_golds,
-                                     FILE *out)
+                                     size_t context_chunks, bool hybrid, char **golds,
+                                     size_t n_golds, FILE *out)
 {
     frugal_search_params sp;
     frugal_search_default_params(&sp);
     sp.collection = ap->collection;
     sp.k = context_chunks > ap->k ? context_chunks : ap->k;
     sp.snippets = false;
+    sp.mode = hybrid ? FRUGAL_SEARCH_HYBRID : FRUGAL_SEARCH_BM25;
     frugal_results *res = NULL;
     frugal_status rc = frugal_search(db, q->question, &sp, &res);
     if (rc == FRUGAL_EEMPTY) {
@@ -521,7 +538,7 @@ static frugal_status squad_sentences(frugal_db *db, struct xans *x, const struct
     xans_result_init(&xr);
     buf_init(&norm, 0);
     if (rc == FRUGAL_OK)
-        rc = xans_run(x, q->question, ch, n, &xr, &e);
+        rc = xans_run(x, q->question, ch, n, ap->k, &xr, &e);
     size_t whole_tokens = compress_tokens_whole(ch, n, ap->k);
     for (size_t i = 0; rc == FRUGAL_OK && i < xr.n_sentences; i++) {
         const struct xans_sentence *t = &xr.sentences[i];
@@ -552,7 +569,7 @@ static frugal_status squad_one(frugal_db *db, struct xans *x, const struct squad
                                const struct squad_question *q, const frugal_ask_params *ap,
                                struct squad_sums *sums, struct squad_outcome *outcome,
                                double *latency_ms, FILE *features, FILE *sentences,
-                               size_t context_chunks, FILE *contexts)
+                               size_t context_chunks, bool hybrid, FILE *contexts)
 {
     struct buf context;
     struct buf whole;
@@ -605,7 +622,8 @@ static frugal_status squad_one(frugal_db *db, struct xans *x, const struct squad
         rc = squad_normalize(whole.ptr != NULL ? whole.ptr : "", whole.len, &norm);
     }
     if (rc == FRUGAL_OK && sentences != NULL)
-        rc = squad_sentences(db, x, s, q, ap, context_chunks, golds, n_golds, sentences);
+        rc = squad_sentences(db, x, s, q, ap, context_chunks, hybrid, golds, n_golds,
+                             sentences);
     if (rc == FRUGAL_OK) {
         bool retrieval = any_gold(norm.ptr, golds, n_golds);
         sums->retrieval += retrieval;
@@ -653,8 +671,11 @@ static void squad_summarize(const struct squad_outcome *o, size_t n, double thre
     *support = in > 0 ? (double)good / (double)in : 0.0;
 }
 
+/* hybrid: the collection has an embedder (answer_ask then retrieves hybrid; so does the
+ * .sentences dump). */
 static frugal_status squad_run(frugal_db *db, const struct squad_set *s,
-                               const frugal_squad_params *p, frugal_squad_report *report)
+                               const frugal_squad_params *p, bool hybrid,
+                               frugal_squad_report *report)
 {
     size_t n = s->n_questions;
     if (p->limit > 0 && p->limit < n)
@@ -714,10 +735,12 @@ static frugal_status squad_run(frugal_db *db, const struct squad_set *s,
     ap.mode = FRUGAL_ASK_EXTRACTIVE;
     ap.min_confidence = p->threshold;
     ap.context_budget_tokens = p->context_budget_tokens;
+    if (p->context_chunks > 0)
+        ap.context_chunks = p->context_chunks;
     size_t done = 0;
     for (size_t i = 0; rc == FRUGAL_OK && i < n; i++) {
         rc = squad_one(db, x, s, &s->questions[i], &ap, &sums, &outcomes[i], &latency[i],
-                       features, sentences, p->context_chunks, contexts);
+                       features, sentences, ap.context_chunks, hybrid, contexts);
         if (rc == FRUGAL_OK)
             done++;
         if (rc == FRUGAL_OK && p->on_progress != NULL && (done % 64 == 0 || done == n))
@@ -797,13 +820,14 @@ frugal_status frugal_eval_squad(frugal_db *db, const char *path, const frugal_sq
         return squad_fail(db, &e);
     }
     rc = squad_ingest(db, path, &set, &p, report);
+    bool hybrid = false;
     if (rc == FRUGAL_OK) {
         int64_t n_docs = 0;
-        rc = collection_documents(db, p.collection, &n_docs);
+        rc = collection_documents(db, p.collection, &n_docs, &hybrid);
         report->documents = n_docs > 0 ? (size_t)n_docs : 0;
     }
     if (rc == FRUGAL_OK)
-        rc = squad_run(db, &set, &p, report);
+        rc = squad_run(db, &set, &p, hybrid, report);
     squad_set_release(&set);
     return rc;
 }

@@ -74,6 +74,17 @@ frx eval squad "$SQUAD" --limit 2
 expect_rc 0 "human eval squad exits 0"
 check "prints the curve" grep -Eq '^ +0\.9 +[0-9.]+ +[0-9.]+$' "$T/out"
 check "--limit 2 asks 2" grep -Eq '^questions +2$' "$T/out"
+frx glove-convert --name tiny "$TESTS_DIR/../data/glove/tiny.json" "$T/tiny.fsv"
+expect_rc 0 "the tiny word vectors convert"
+frx eval squad "$SQUAD" --embedder "glove:$T/tiny.fsv" --json
+expect_rc 0 "eval squad with word vectors exits 0"
+check "with word vectors: 6 questions, still mostly supported" jq_ok \
+    'd["questions"] == 6 and d["support"] >= 0.8 and 0 < d["context_token_ratio"] <= 1'
+frx eval squad "$SQUAD" --embedder "glove:$T/none.fsv"
+expect_rc 1 "eval squad with a missing vectors file exits 1"
+check "naming the file" err_has "none.fsv"
+frx eval squad "$SQUAD" --alpha 0.5
+expect_rc 2 "--alpha with squad is a usage error"
 frx eval squad "$T/nope.json"
 expect_rc 1 "a missing file exits 1"
 frx eval beir "$SQUAD" --limit 3

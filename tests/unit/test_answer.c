@@ -2,8 +2,10 @@
  * test_answer.c - unit tests of src/answer/extract.c and compress.c: the question types, the
  * sentence picked on small hand-made passages, number/date/name spans, citation offsets checked
  * by slicing the document text, the confidence's range and its growth with evidence, the
- * sentence features, table rows and list items as sentences, the compression budget, and the
- * token counter (rules, and against BERT's WordPiece when the shared fixtures are there).
+ * sentence features, table rows and list items as sentences, the answer kept to the top chunks,
+ * the word-vector features (extract_wv.c, on the tiny GloVe file of tests/data/glove), the
+ * compression budget and its expected-gain selection, and the token counter (rules, and against
+ * BERT's WordPiece when the shared fixtures are there).
  */
 #include "testutil.h"
 
@@ -11,6 +13,8 @@
 
 #include "answer/compress.h"
 #include "answer/extract.h"
+#include "answer/extract_wv.h"
+#include "embed/static_vectors.h"
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/fs.h"
@@ -39,7 +43,7 @@ static char *answer_of(struct xans *x, const char *q, const struct xans_chunk *c
 {
     struct err e;
     err_clear(&e);
-    assert_int_equal(xans_run(x, q, chunks, n, r, &e), FRUGAL_OK);
+    assert_int_equal(xans_run(x, q, chunks, n, n, r, &e), FRUGAL_OK);
     if (r->best >= r->n_sentences)
         return NULL;
     const struct xans_sentence *s = &r->sentences[r->best];
@@ -297,7 +301,7 @@ static void test_table_rows_and_list_items(void **state)
         struct err e;
         err_clear(&e);
         alloc_fail_after(n);
-        frugal_status rc = xans_run(x, "What does VACUUM do?", &t, 1, &r, &e);
+        frugal_status rc = xans_run(x, "What does VACUUM do?", &t, 1, 1, &r, &e);
         alloc_fail_after(-1);
         if (rc == FRUGAL_OK) {
             assert_int_equal(r.n_sentences, 4);
@@ -383,6 +387,7 @@ static void adaptive_case(struct buf *text, struct xans_sentence *sents, const d
                          FRUGAL_OK);
         sents[i].byte_end = text->len;
         sents[i].score = scores[i];
+        sents[i].features[XANS_F_SCORE] = log(scores[i] / (1.0 - scores[i]));
     }
     memset(r, 0, sizeof *r);
     r->sentences = sents;
@@ -406,31 +411,43 @@ static void test_adaptive_compression(void **state)
     struct xans_sentence sents[10];
     struct xans_result r;
     bool sel[10];
+    const double gain = FRUGAL_ASK_DEFAULT_CONTEXT_GAIN;
     static const double confident[10] = {0.01, 0.01, 0.95, 0.01, 0.01,
                                          0.01, 0.01, 0.01, 0.01, 0.01};
     static const double flat[10] = {0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3};
+    static const double three[10] = {0.01, 0.9, 0.01, 0.01, 0.9, 0.01, 0.01, 0.9, 0.01, 0.01};
     adaptive_case(&text, sents, confident, 2, &r);
     struct xans_chunk c = chunk_of(text.ptr, 1, 0, 1.0);
     size_t one = compress_count_tokens(text.ptr + sents[2].byte_start,
                                        sents[2].byte_end - sents[2].byte_start);
-    /* confident: the answer sentence alone gathers 0.95 / 1.04 of the mass */
-    size_t used = compress_select(&c, &r, 400, 0.78, sel);
+    /* confident: the others' softmax shares (~0.0005 each) over 11 tokens fall below the bound */
+    size_t used = compress_select(&c, &r, 400, gain, sel);
     assert_true(sel[2]);
     assert_int_equal(n_selected(sel, 10), 1);
     assert_int_equal(used, one);
-    /* the same scores with a fixed budget fill it */
+    /* the same scores with a fixed budget (gain 0) fill it */
     used = compress_select(&c, &r, 400, 0.0, sel);
     assert_int_equal(n_selected(sel, 10), 10);
-    /* flat: 0.78 of the mass takes 8 of the 10 sentences */
+    /* three likely sentences and seven unlikely ones: the three */
+    adaptive_case(&text, sents, three, 4, &r);
+    c = chunk_of(text.ptr, 1, 0, 1.0);
+    used = compress_select(&c, &r, 400, gain, sel);
+    assert_true(sel[1] && sel[4] && sel[7]);
+    assert_int_equal(n_selected(sel, 10), 3);
+    assert_int_equal(used, 3 * one + 2); /* one token per separator */
+    /* a higher bound keeps the answer alone; a bound of 1 too */
+    used = compress_select(&c, &r, 400, 0.05, sel);
+    assert_int_equal(n_selected(sel, 10), 1);
+    assert_true(sel[4]);
+    /* flat: every sentence is as likely as any, each clears the bound */
     adaptive_case(&text, sents, flat, 2, &r);
     c = chunk_of(text.ptr, 1, 0, 1.0);
-    size_t flat_used = compress_select(&c, &r, 400, 0.78, sel);
+    size_t flat_used = compress_select(&c, &r, 400, gain, sel);
     assert_true(sel[2]);
-    assert_int_equal(n_selected(sel, 10), 8);
-    assert_int_equal(flat_used, 8 * one + 7); /* one token per separator */
-    assert_true(flat_used > 4 * one);
+    assert_int_equal(n_selected(sel, 10), 10);
+    assert_int_equal(flat_used, 10 * one + 9);
     /* the cap holds */
-    used = compress_select(&c, &r, 3 * one, 0.78, sel);
+    used = compress_select(&c, &r, 3 * one, gain, sel);
     assert_true(used <= 3 * one);
     assert_int_equal(n_selected(sel, 10), 2);
     assert_true(sel[2]);
@@ -438,14 +455,126 @@ static void test_adaptive_compression(void **state)
     static const double low_best[10] = {0.6, 0.6, 0.6, 0.6, 0.6, 0.05, 0.6, 0.6, 0.6, 0.6};
     adaptive_case(&text, sents, low_best, 5, &r);
     c = chunk_of(text.ptr, 1, 0, 1.0);
-    used = compress_select(&c, &r, 1, 0.78, sel);
+    used = compress_select(&c, &r, 1, gain, sel);
     assert_true(sel[5]);
     assert_int_equal(n_selected(sel, 10), 1);
     assert_int_equal(used, one);
-    used = compress_select(&c, &r, 400, 0.78, sel);
+    used = compress_select(&c, &r, 400, gain, sel);
     assert_true(sel[5]);
-    assert_true(n_selected(sel, 10) >= 8);
+    assert_int_equal(n_selected(sel, 10), 10);
     buf_release(&text);
+}
+
+/* The answer comes from the first n_answer chunks; the others are context candidates only. */
+static void test_answer_from_top_chunks(void **state)
+{
+    (void)state;
+    struct xans *x = new_xans();
+    struct xans_result r;
+    xans_result_init(&r);
+    struct xans_chunk ch[2] = {
+        chunk_of("Bridges are built from steel and stone in many towns.", 1, 0, 5.0),
+        chunk_of("The Golden Gate Bridge opened in 1937 in San Francisco.", 2, 0, 4.0),
+    };
+    struct err e;
+    err_clear(&e);
+    const char *q = "When did the Golden Gate Bridge open?";
+    assert_int_equal(xans_run(x, q, ch, 2, 2, &r, &e), FRUGAL_OK);
+    assert_int_equal(r.sentences[r.best].chunk, 1);
+    assert_int_equal(xans_run(x, q, ch, 2, 1, &r, &e), FRUGAL_OK);
+    assert_int_equal(r.n_sentences, 2); /* both are still scored */
+    assert_int_equal(r.sentences[r.best].chunk, 0);
+    assert_true(r.sentences[1].score > r.sentences[0].score);
+    xans_result_release(&r);
+    xans_free(x);
+}
+
+/* The tiny vectors file, converted into a temporary folder; path filled, returns it. */
+static char *tiny_vectors(char *dir, size_t dir_cap, char *path, size_t cap)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(dir, dir_cap, "%s/frugal-wv-XXXXXX", base != NULL ? base : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, cap, "%s/tiny.fsv", dir);
+    char json[512];
+    snprintf(json, sizeof json, "%s/glove/tiny.json", test_data_dir());
+    struct sv_convert_opts opts;
+    sv_convert_default_opts(&opts);
+    opts.name = "tiny";
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(sv_convert_wink(json, path, &opts, NULL, &e), FRUGAL_OK);
+    return path;
+}
+
+static void test_word_vector_features(void **state)
+{
+    (void)state;
+    char dir[256];
+    char path[512];
+    tiny_vectors(dir, sizeof dir, path, sizeof path);
+    struct xans_wv *w = NULL;
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(xans_wv_open(path, &w, &e), FRUGAL_OK);
+    /* in the tiny file cat ~ kitten and mat ~ rug (cosine ~0.99), kitten and mat point apart */
+    assert_int_equal(xans_wv_question(w, "Where is the kitten on the rug?"), FRUGAL_OK);
+    static const char *const sents[3] = {"The cat sat on the mat.", "The kitten sat.",
+                                         "Of the mat, the mat."};
+    double f[3][XWV_N];
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(xans_wv_sentence(w, i, sents[i], strlen(sents[i])), FRUGAL_OK);
+    xans_wv_pool(w, 3);
+    for (size_t i = 0; i < 3; i++)
+        xans_wv_features(w, i, f[i]);
+    /* near words cover the question: softly, none of it as such */
+    assert_true(f[0][XWV_SOFT] > 0.95 && f[0][XWV_SOFT] <= 1.0);
+    assert_true(fabs(f[0][XWV_SOFT_EXTRA] - f[0][XWV_SOFT]) < 1e-12);
+    assert_true(fabs(f[0][XWV_SOFT_HIGH] - 1.0) < 1e-12);
+    /* "kitten" itself (df 1 of 3) and nothing near "rug": the share of kitten's idf */
+    double idf_kitten = log(1.0 + 2.5 / 1.5);
+    double idf_rug = log(1.0 + 3.5 / 0.5);
+    double share = idf_kitten / (idf_kitten + idf_rug);
+    assert_true(fabs(f[1][XWV_SOFT_HIGH] - share) < 1e-9);
+    assert_true(f[1][XWV_SOFT] >= share && f[1][XWV_SOFT_EXTRA] < f[1][XWV_SOFT]);
+    assert_true(fabs(f[1][XWV_SOFT] - f[1][XWV_SOFT_EXTRA] - share) < 1e-9);
+    /* mat alone: rug only */
+    assert_true(f[2][XWV_SOFT] < f[0][XWV_SOFT]);
+    assert_true(f[0][XWV_COSINE] > f[2][XWV_COSINE]);
+    assert_true(f[0][XWV_COSINE] <= 1.0 + 1e-9 && f[2][XWV_COSINE] >= -1.0 - 1e-9);
+    /* a question of function words only: zeros */
+    assert_int_equal(xans_wv_question(w, "What is the one of them?"), FRUGAL_OK);
+    assert_int_equal(xans_wv_sentence(w, 0, sents[0], strlen(sents[0])), FRUGAL_OK);
+    xans_wv_pool(w, 1);
+    xans_wv_features(w, 0, f[0]);
+    for (size_t k = 0; k < XWV_N; k++)
+        assert_true(f[0][k] == 0.0);
+    xans_wv_free(w);
+
+    /* through the extractor: the features appear with vectors, and not without */
+    struct xans *x = new_xans();
+    struct xans_result r;
+    xans_result_init(&r);
+    struct xans_chunk c = chunk_of("The cat sat on the mat. The kitten sat.", 1, 0, 2.0);
+    char *a = answer_of(x, "Where is the kitten on the rug?", &c, 1, &r, NULL);
+    assert_true(r.n_sentences == 2 && r.sentences[0].sfeatures[XANS_S_WV_SOFT] == 0.0);
+    frugal_free(a);
+    assert_int_equal(xans_set_vectors(x, path, &e), FRUGAL_OK);
+    a = answer_of(x, "Where is the kitten on the rug?", &c, 1, &r, NULL);
+    assert_true(r.sentences[0].sfeatures[XANS_S_WV_SOFT] > 0.95);
+    assert_true(r.sentences[1].sfeatures[XANS_S_WV_CHUNK_SOFT] > 0.95); /* its chunk's best */
+    frugal_free(a);
+    /* a missing file: a clear error, and the extractor goes on without vectors */
+    assert_int_equal(xans_set_vectors(x, "/nonexistent/vectors.fsv", &e), FRUGAL_ENOTFOUND);
+    assert_non_null(strstr(e.msg, "/nonexistent/vectors.fsv"));
+    a = answer_of(x, "Where is the kitten on the rug?", &c, 1, &r, NULL);
+    assert_true(r.sentences[0].sfeatures[XANS_S_WV_SOFT] == 0.0);
+    frugal_free(a);
+    xans_result_release(&r);
+    xans_free(x);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 static size_t count(const char *s)
@@ -514,6 +643,8 @@ int main(void)
         cmocka_unit_test(test_table_rows_and_list_items),
         cmocka_unit_test(test_compression),
         cmocka_unit_test(test_adaptive_compression),
+        cmocka_unit_test(test_answer_from_top_chunks),
+        cmocka_unit_test(test_word_vector_features),
         cmocka_unit_test(test_token_counter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
