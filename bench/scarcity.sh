@@ -55,7 +55,7 @@ runs = [json.loads(l) for l in (tmp / "runs.jsonl").read_text().splitlines() if 
 cpu = ", ".join((tmp / "cpu.txt").read_text().split("\n")).strip(", ")
 threshold = (tmp / "threshold.txt").read_text().strip()
 t = ("GPU scarcity, simulated (`make bench-scarcity`): %s SQuAD v1.1 dev questions per run (seed %s, "
-     "Poisson arrivals), BM25 top 5, a loopback OpenAI-compatible generator serving 2 requests at "
+     "Poisson arrivals), BM25 retrieval (the answer from the top 5 chunks, the context from the top 10), a loopback OpenAI-compatible generator serving 2 requests at "
      "once, 1 s each, HTTP 429 beyond (the client retries twice honouring Retry-After); %s. "
      "\"always\" sends every question to the generator (frugal_ask mode generate, i.e. a plain RAG "
      "pipeline with the same retrieval; answered = generated); \"router\" is mode auto (CPU answer at "

@@ -1120,6 +1120,22 @@ frugal_status db_query_vector(frugal_db *db, const char *collection, const char 
     return rc;
 }
 
+frugal_status db_word_vectors(frugal_db *db, const char *collection, const struct sv_file **out)
+{
+    *out = NULL;
+    struct collection_row coll;
+    frugal_status rc = store_collection_get(db->st, collection, &coll, &db->err);
+    if (rc != FRUGAL_OK)
+        return rc;
+    struct embedder *e = NULL;
+    if (coll.embedder != NULL)
+        rc = embedder_for(db, &coll, &e);
+    if (rc == FRUGAL_OK)
+        *out = embedder_word_vectors(e);
+    collection_row_release(&coll);
+    return rc;
+}
+
 /* A read transaction around the reads of one search, so that its many small statements share
  * one snapshot (and one lock acquisition) instead of each opening its own; true when it began
  * one (none when the caller's transaction is open). Only reads may run inside. */

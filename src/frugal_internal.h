@@ -37,6 +37,13 @@ void answer_state_free(struct answer_state *s);
 frugal_status db_query_vector(frugal_db *db, const char *collection, const char *text,
                               float **vec, size_t *dim);
 
+/* src/frugal.c: the word vectors of collection's embedder (loaded as a search would load it),
+ * borrowed: valid until the collection's embedder changes or db closes; *out NULL when the
+ * collection has no embedder or one of another kind. An embedder that cannot be loaded is an
+ * error (the message on db). */
+struct sv_file;
+frugal_status db_word_vectors(frugal_db *db, const char *collection, const struct sv_file **out);
+
 /* src/frugal_reranker.c: the internal reranker behind a public handle (borrowed; NULL when
  * the handle failed to open). */
 struct reranker;

@@ -47,7 +47,6 @@
 #include "answer/prompt.h"
 #include "answer/router.h"
 #include "base/alloc.h"
-#include "embed/embedder.h"
 #include "frugal_internal.h"
 #include "store/store.h"
 
@@ -158,17 +157,14 @@ frugal_status answer_xans_for(frugal_db *db, const char *name, struct xans **out
     }
     struct analyzer_opts opts = {.language = info->language, .stopwords = info->stopwords};
     rc = xans_new(&opts, out, &e);
-    /* a collection embedded with word vectors lends them to the sentence score; vectors that
-     * cannot be opened now cost those features, not the answer (the dense side says why) */
-    const char *spec = info->embedder;
-    if (rc == FRUGAL_OK && spec != NULL &&
-        (strcmp(spec, "glove") == 0 || (strncmp(spec, "glove:", 6) == 0 && spec[6] != '\0'))) {
-        char *path = spec[5] == ':' ? frugal_strdup(spec + 6) : embedder_default_vectors_path();
+    /* a collection embedded with word vectors lends them to the sentence score; an embedder
+     * that cannot be loaded now costs those features, not the answer (the dense side says why) */
+    const struct sv_file *sv = NULL;
+    if (rc == FRUGAL_OK && info->embedder != NULL &&
+        db_word_vectors(db, name, &sv) == FRUGAL_OK && sv != NULL) {
         struct err ve;
         err_clear(&ve);
-        if (path != NULL)
-            (void)xans_set_vectors(*out, path, &ve);
-        frugal_free(path);
+        (void)xans_set_vectors(*out, sv, &ve);
     }
     frugal_collection_list_free(list, n);
     if (rc != FRUGAL_OK)

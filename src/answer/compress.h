@@ -35,7 +35,7 @@ size_t compress_count_tokens(const char *text, size_t len);
  * (tokens + 1) is at least min_gain are added to the answer; with min_gain 0 the budget is
  * filled, then neighbours. Returns the tokens of the picked sentences and their separators. */
 size_t compress_select(const struct xans_chunk *chunks, const struct xans_result *r,
-                       size_t budget_tokens, double mass_target, bool *selected);
+                       size_t budget_tokens, double min_gain, bool *selected);
 
 /* Appends the context made of the selected sentences to out. FRUGAL_ENOMEM or ETOOBIG (out's
  * limit) only. */

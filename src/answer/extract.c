@@ -162,13 +162,13 @@ void xans_free(struct xans *x)
     frugal_free(x);
 }
 
-frugal_status xans_set_vectors(struct xans *x, const char *path, struct err *err)
+frugal_status xans_set_vectors(struct xans *x, const struct sv_file *sv, struct err *err)
 {
     xans_wv_free(x->wv);
     x->wv = NULL;
-    if (path == NULL)
+    if (sv == NULL)
         return FRUGAL_OK;
-    return xans_wv_open(path, &x->wv, err);
+    return xans_wv_new(sv, &x->wv, err);
 }
 
 void xans_result_init(struct xans_result *r)

@@ -157,10 +157,11 @@ void xans_free(struct xans *x);
 void xans_result_init(struct xans_result *r);
 void xans_result_release(struct xans_result *r);
 
-/* Gives x word vectors: the .fsv file at path (borrowed), as the collection's static embedder
- * has them; the sentence score then adds the word-vector features (extract_wv.h) with its own
- * weights. path NULL drops them. On failure x keeps none. */
-frugal_status xans_set_vectors(struct xans *x, const char *path, struct err *err);
+/* Gives x word vectors (an open .fsv file, borrowed: it must outlive x or the next call), as a
+ * collection's static embedder has them; the sentence score then adds the word-vector features
+ * (extract_wv.h) with its own weights. sv NULL drops them. On failure x keeps none. */
+struct sv_file;
+frugal_status xans_set_vectors(struct xans *x, const struct sv_file *sv, struct err *err);
 
 /* Scores every sentence of chunks[0..n_chunks) against question and fills out (released and
  * refilled); the answer is the best sentence of the first n_answer chunks (the others are

@@ -47,7 +47,7 @@ struct qword {
 };
 
 struct xans_wv {
-    struct sv_file *sv;
+    const struct sv_file *sv;  /* borrowed */
     struct analyzer *an;
     double harmonic;           /* H_n of the vocabulary */
     struct qword q[XWV_MAX_Q];
@@ -72,13 +72,14 @@ static double word_weight(const struct xans_wv *w, int64_t row)
     return XWV_SIF_A / (XWV_SIF_A + p);
 }
 
-frugal_status xans_wv_open(const char *path, struct xans_wv **out, struct err *err)
+frugal_status xans_wv_new(const struct sv_file *sv, struct xans_wv **out, struct err *err)
 {
     *out = NULL;
     struct xans_wv *w = frugal_calloc(1, sizeof *w);
     if (w == NULL)
         return err_set(err, FRUGAL_ENOMEM, "out of memory");
-    frugal_status rc = sv_open(path, false, &w->sv, err);
+    w->sv = sv;
+    frugal_status rc = FRUGAL_OK;
     if (rc == FRUGAL_OK) {
         struct analyzer_opts opts = {.language = "none", .stopwords = xwv_stopwords};
         rc = analyzer_new(&opts, &w->an, err);
@@ -107,7 +108,6 @@ void xans_wv_free(struct xans_wv *w)
 {
     if (w == NULL)
         return;
-    sv_close(w->sv);
     analyzer_free(w->an);
     frugal_free(w->qvec);
     frugal_free(w->qsum);

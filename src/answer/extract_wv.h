@@ -15,7 +15,7 @@
  *    zeros.
  *
  * Threading: a struct xans_wv holds an analyzer and scratch: one thread at a time. The vector file
- * is memory-mapped read-only (pages shared with every other opener).
+ * is borrowed, read only (an open sv_file may serve any number of threads).
  */
 #ifndef FRUGAL_ANSWER_EXTRACT_WV_H
 #define FRUGAL_ANSWER_EXTRACT_WV_H
@@ -23,6 +23,8 @@
 #include <stddef.h>
 
 #include "base/err.h"
+
+struct sv_file;
 
 enum xwv_feature {
     XWV_SOFT = 0,   /* weighted share of question words the sentence holds, or holds a word
@@ -35,9 +37,8 @@ enum xwv_feature {
 
 struct xans_wv;
 
-/* Opens the .fsv file at path (borrowed; section CRCs not checked: the embedder that wrote the
- * collection's vectors checked them). */
-frugal_status xans_wv_open(const char *path, struct xans_wv **out, struct err *err);
+/* Features over the open vector file sv (borrowed: it must outlive the struct). */
+frugal_status xans_wv_new(const struct sv_file *sv, struct xans_wv **out, struct err *err);
 void xans_wv_free(struct xans_wv *w);
 
 /* Takes question as the one sentences are compared with. FRUGAL_ENOMEM only. */

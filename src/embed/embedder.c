@@ -235,6 +235,14 @@ static const struct embedder_vtable static_vt = {
     .free = static_emb_free,
 };
 
+const struct sv_file *embedder_word_vectors(const struct embedder *e)
+{
+    if (e == NULL || e->vt != &static_vt)
+        return NULL;
+    const struct static_emb *s = e->self;
+    return s->se->sv;
+}
+
 char *embedder_default_vectors_path(void)
 {
     const char *dir = getenv("FRUGAL_DATA_DIR");

@@ -39,6 +39,8 @@ struct embedder_vtable {
     size_t (*max_batch)(const void *self);
 };
 
+struct sv_file;
+
 struct embedder {
     const struct embedder_vtable *vt; /* borrowed: must outlive the embedder (usually static) */
     void *self;                       /* owned through vt->free */
@@ -74,6 +76,10 @@ frugal_status embedder_open_static(const char *path, const struct static_opts *o
  * (everything from the environment). */
 frugal_status embedder_open_remote(const struct remote_opts *opts, struct embedder **out,
                                    struct err *err);
+
+/* The word vectors of a static embedder (borrowed: valid while e lives); NULL for any other
+ * kind. */
+const struct sv_file *embedder_word_vectors(const struct embedder *e);
 
 /* Where `scripts/setup --glove` puts GloVe: $FRUGAL_DATA_DIR/glove-6b-100d.fsv, else
  * $HOME/.local/share/frugal/glove-6b-100d.fsv. Owned by the caller; NULL when out of memory or

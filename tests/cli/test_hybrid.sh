@@ -1,6 +1,6 @@
 # test_hybrid.sh - hybrid retrieval from the command line: `search --mode hybrid` with RRF and
-# convex fusion, --alpha and --mmr, their usage errors, the refusal without an embedder, and
-# `eval beir --mode hybrid`. Embedders: GloVe-format vectors converted from
+# convex fusion, --alpha and --mmr, their usage errors, the refusal without an embedder,
+# `eval beir --mode hybrid`, and `ask` with the collection's word vectors. Embedders: GloVe-format vectors converted from
 # tests/data/glove/tiny.json (16 words, dim 4: cat ~ kitten ~ dog, mat ~ rug) and the BERT
 # fixture bert-tiny-mean from the shared fixtures.
 . "$TESTS_DIR/lib.sh"
@@ -21,6 +21,10 @@ expect_rc 0 "ingest with an embedder"
 
 fr search --mode bm25 --json rug
 check "BM25 alone finds nothing for rug" jq_ok 'len(d["hits"]) == 0'
+fr ask "Where is the rug?" --json
+expect_rc 0 "ask in a collection with word vectors"
+check "the extractive answer is the mat sentence (rug ~ mat)" \
+    jq_ok 'd["route"] == "extractive" and d["answer"] == "the mat on the mat"'
 fr search --mode hybrid --json rug
 expect_rc 0 "search --mode hybrid (default fusion)"
 check "the dense side alone still finds the mat document" \
