@@ -34,6 +34,21 @@ static bool fail(char *msg, size_t cap, const char *fmt, ...)
     return false;
 }
 
+/* The index in names[0..n) (n = 3) of value, into *index; false with msg saying what field
+ * takes when it is none of them. */
+static bool pick_name(const char *field, const char *value, const char *const names[3],
+                      size_t *index, char *msg, size_t cap)
+{
+    for (size_t i = 0; i < 3; i++) {
+        if (strcmp(value, names[i]) == 0) {
+            *index = i;
+            return true;
+        }
+    }
+    return fail(msg, cap, "field '%s' must be \"%s\", \"%s\" or \"%s\"", field, names[0],
+                names[1], names[2]);
+}
+
 bool api_utf8_valid(const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
@@ -320,14 +335,13 @@ bool api_parse_search(const char *body, size_t len, struct api_search_req *out, 
         ok = fail(msg, cap, "field 'k' must be a whole number");
     out->k = (size_t)k;
     if (ok && mode != NULL) {
-        if (strcmp(mode, "bm25") == 0)
-            out->mode = FRUGAL_SEARCH_BM25;
-        else if (strcmp(mode, "dense") == 0)
-            out->mode = FRUGAL_SEARCH_DENSE;
-        else if (strcmp(mode, "hybrid") == 0)
-            out->mode = FRUGAL_SEARCH_HYBRID;
-        else
-            ok = fail(msg, cap, "field 'mode' must be \"bm25\", \"dense\" or \"hybrid\"");
+        static const char *const names[3] = {"bm25", "dense", "hybrid"};
+        static const frugal_search_mode modes[3] = {FRUGAL_SEARCH_BM25, FRUGAL_SEARCH_DENSE,
+                                                    FRUGAL_SEARCH_HYBRID};
+        size_t i = 0;
+        ok = pick_name("mode", mode, names, &i, msg, cap);
+        if (ok)
+            out->mode = modes[i];
     }
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(root, "group_by_document");
     if (ok && g != NULL && !cJSON_IsNull(g)) {
@@ -363,14 +377,13 @@ void api_search_req_release(struct api_search_req *r)
 /* An answer mode name into *out; false with msg set when it is none of the three. */
 static bool parse_ask_mode(const char *mode, frugal_ask_mode *out, char *msg, size_t cap)
 {
-    if (strcmp(mode, "auto") == 0)
-        *out = FRUGAL_ASK_AUTO;
-    else if (strcmp(mode, "extractive") == 0)
-        *out = FRUGAL_ASK_EXTRACTIVE;
-    else if (strcmp(mode, "generate") == 0)
-        *out = FRUGAL_ASK_GENERATE;
-    else
-        return fail(msg, cap, "field 'mode' must be \"auto\", \"extractive\" or \"generate\"");
+    static const char *const names[3] = {"auto", "extractive", "generate"};
+    static const frugal_ask_mode modes[3] = {FRUGAL_ASK_AUTO, FRUGAL_ASK_EXTRACTIVE,
+                                             FRUGAL_ASK_GENERATE};
+    size_t i = 0;
+    if (!pick_name("mode", mode, names, &i, msg, cap))
+        return false;
+    *out = modes[i];
     return true;
 }
 
@@ -631,14 +644,13 @@ bool api_parse_key(const char *body, size_t len, struct api_key_req *out, char *
     char *role = NULL;
     bool ok = get_string(root, "role", true, &role, msg, cap);
     if (ok) {
-        if (strcmp(role, "reader") == 0)
-            out->role = FRUGAL_KEY_READER;
-        else if (strcmp(role, "writer") == 0)
-            out->role = FRUGAL_KEY_WRITER;
-        else if (strcmp(role, "admin") == 0)
-            out->role = FRUGAL_KEY_ADMIN;
-        else
-            ok = fail(msg, cap, "field 'role' must be \"reader\", \"writer\" or \"admin\"");
+        static const char *const names[3] = {"reader", "writer", "admin"};
+        static const frugal_key_role roles[3] = {FRUGAL_KEY_READER, FRUGAL_KEY_WRITER,
+                                                 FRUGAL_KEY_ADMIN};
+        size_t i = 0;
+        ok = pick_name("role", role, names, &i, msg, cap);
+        if (ok)
+            out->role = roles[i];
     }
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "collections");
     if (ok && c != NULL && !cJSON_IsNull(c)) {
@@ -672,18 +684,14 @@ bool api_parse_budget(const char *body, size_t len, struct api_budget_req *out, 
     if (ok && out->limit < 0)
         ok = fail(msg, cap, "field 'limit' is required");
     if (ok && period != NULL) {
-        static const char *const names[] = {"lifetime", "daily", "monthly"};
-        static const frugal_budget_period periods[] = {
+        static const char *const names[3] = {"lifetime", "daily", "monthly"};
+        static const frugal_budget_period periods[3] = {
             FRUGAL_BUDGET_LIFETIME, FRUGAL_BUDGET_DAILY, FRUGAL_BUDGET_MONTHLY};
-        for (size_t i = 0; i < 3 && !out->has_period; i++) {
-            if (strcmp(period, names[i]) == 0) {
-                out->has_period = true;
-                out->period = periods[i];
-            }
-        }
-        if (!out->has_period)
-            ok = fail(msg, cap,
-                      "field 'period' must be \"lifetime\", \"daily\" or \"monthly\"");
+        size_t i = 0;
+        ok = pick_name("period", period, names, &i, msg, cap);
+        out->has_period = ok;
+        if (ok)
+            out->period = periods[i];
     }
     const cJSON *reset = cJSON_GetObjectItemCaseSensitive(root, "reset");
     if (ok && reset != NULL && !cJSON_IsNull(reset)) {
