@@ -586,7 +586,10 @@ frugal_status frugal_collection_delete(frugal_db *db, const char *name)
         /* ids are never reused: the files would only be garbage */
         embedder_forget(db, id);
         indexes_forget(db, id, true, true);
-        char *paths[2] = {dense_index_path(db->path, id), keyword_index_path(db->path, id)};
+        /* without memory for a path its file stays, unused (a cache of a collection gone) */
+        char *paths[2] = {NULL, NULL};
+        (void)dense_index_path(db->path, id, &paths[0]);
+        (void)keyword_index_path(db->path, id, &paths[1]);
         for (size_t i = 0; i < 2; i++) {
             if (paths[i] != NULL)
                 remove(paths[i]);

@@ -63,9 +63,9 @@ size_t dense_flat_max(void)
     return DENSE_FLAT_MAX_DEFAULT;
 }
 
-char *dense_index_path(const char *db_path, int64_t collection_id)
+frugal_status dense_index_path(const char *db_path, int64_t collection_id, char **out)
 {
-    return index_file_path(db_path, "vec", collection_id, "hnsw");
+    return index_file_path(db_path, "vec", collection_id, "hnsw", out);
 }
 
 frugal_status dense_open(const char *db_path, bool writable, int64_t collection_id,
@@ -78,7 +78,10 @@ frugal_status dense_open(const char *db_path, bool writable, int64_t collection_
     di->collection_id = collection_id;
     di->writable = writable;
     di->generation = -1;
-    di->path = dense_index_path(db_path, collection_id);
+    if (dense_index_path(db_path, collection_id, &di->path) != FRUGAL_OK) {
+        frugal_free(di);
+        return err_set(err, FRUGAL_ENOMEM, "dense index: out of memory");
+    }
     if (pthread_rwlock_init(&di->lock, NULL) != 0) {
         frugal_free(di->path);
         frugal_free(di);

@@ -62,8 +62,9 @@ frugal_status dense_rank(struct dense_index *di, struct store *st,
                          const struct store_search_opts *opts, struct store_hit **hits,
                          size_t *n_hits, struct err *err);
 
-/* DB.vec/<id>.hnsw (owned), NULL without a file or memory. */
-char *dense_index_path(const char *db_path, int64_t collection_id);
+/* DB.vec/<id>.hnsw into *out (owned), NULL when the database has no file (index_file.h).
+ * FRUGAL_OK or FRUGAL_ENOMEM. */
+frugal_status dense_index_path(const char *db_path, int64_t collection_id, char **out);
 
 /* For tests: vectors in the index now (after the last search), and whether it is HNSW. */
 size_t dense_count(struct dense_index *di);

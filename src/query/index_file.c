@@ -16,20 +16,23 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 
-char *index_file_path(const char *db_path, const char *dir, int64_t collection_id,
-                      const char *ext)
+frugal_status index_file_path(const char *db_path, const char *dir, int64_t collection_id,
+                              const char *ext, char **out)
 {
+    *out = NULL;
     if (db_path == NULL || db_path[0] == '\0' || strcmp(db_path, ":memory:") == 0 ||
         strncmp(db_path, "file:", 5) == 0)
-        return NULL;
+        return FRUGAL_OK;
     struct buf b;
     buf_init(&b, 0);
-    if (buf_printf(&b, "%s.%s/%lld.%s", db_path, dir, (long long)collection_id, ext) !=
-        FRUGAL_OK) {
+    frugal_status rc =
+        buf_printf(&b, "%s.%s/%lld.%s", db_path, dir, (long long)collection_id, ext);
+    if (rc != FRUGAL_OK) {
         buf_release(&b);
-        return NULL;
+        return FRUGAL_ENOMEM;
     }
-    return buf_detach(&b);
+    *out = buf_detach(&b);
+    return *out != NULL ? FRUGAL_OK : FRUGAL_ENOMEM;
 }
 
 frugal_status index_file_make_dir(const char *path, struct err *err)

@@ -3,9 +3,9 @@
  * (keyword.c: DB.bm25/<collection id>.idx) and the vector index (dense.c:
  * DB.vec/<collection id>.hnsw).
  *
- * Contract: index_file_path gives "<db_path>.<dir>/<collection_id>.<ext>", or NULL when the
- * database has no file to put it beside (NULL, "", ":memory:", a "file:" URI) or memory ran
- * out; index_file_make_dir creates the folder of such a path (one level; an existing one is
+ * Contract: index_file_path gives "<db_path>.<dir>/<collection_id>.<ext>", or no path (NULL,
+ * FRUGAL_OK) when the database has no file to put it beside (NULL, "", ":memory:", a "file:"
+ * URI); running out of memory is FRUGAL_ENOMEM, not "no file". index_file_make_dir creates the folder of such a path (one level; an existing one is
  * fine). Both indexes are caches of the store: a file that cannot be written leaves the index
  * in memory, which is the callers' policy, not this module's.
  *
@@ -18,9 +18,9 @@
 
 #include "base/err.h"
 
-/* Owned (frugal_free), or NULL as the contract says. */
-char *index_file_path(const char *db_path, const char *dir, int64_t collection_id,
-                      const char *ext);
+/* *out owned (frugal_free), or NULL as the contract says. FRUGAL_OK or FRUGAL_ENOMEM. */
+frugal_status index_file_path(const char *db_path, const char *dir, int64_t collection_id,
+                              const char *ext, char **out);
 frugal_status index_file_make_dir(const char *path, struct err *err);
 
 #endif

@@ -54,9 +54,9 @@ struct keyword_index {
     int64_t generation;           /* the store generation ix reflects */
 };
 
-char *keyword_index_path(const char *db_path, int64_t collection_id)
+frugal_status keyword_index_path(const char *db_path, int64_t collection_id, char **out)
 {
-    return index_file_path(db_path, "bm25", collection_id, "idx");
+    return index_file_path(db_path, "bm25", collection_id, "idx", out);
 }
 
 frugal_status keyword_open(const char *db_path, bool writable, int64_t collection_id,
@@ -69,7 +69,10 @@ frugal_status keyword_open(const char *db_path, bool writable, int64_t collectio
     ki->collection_id = collection_id;
     ki->writable = writable;
     ki->generation = -1;
-    ki->path = keyword_index_path(db_path, collection_id);
+    if (keyword_index_path(db_path, collection_id, &ki->path) != FRUGAL_OK) {
+        frugal_free(ki);
+        return err_set(err, FRUGAL_ENOMEM, "keyword index: out of memory");
+    }
     if (pthread_rwlock_init(&ki->lock, NULL) != 0) {
         frugal_free(ki->path);
         frugal_free(ki);
@@ -534,7 +537,9 @@ frugal_status keyword_rank(struct keyword_index *ki, struct store *st,
 frugal_status keyword_optimize(struct store *st, const char *db_path,
                                const struct collection_row *coll, struct err *err)
 {
-    char *path = keyword_index_path(db_path, coll->id);
+    char *path = NULL;
+    if (keyword_index_path(db_path, coll->id, &path) != FRUGAL_OK)
+        return err_set(err, FRUGAL_ENOMEM, "optimize: out of memory");
     if (path == NULL)
         return err_set(err, FRUGAL_EINVAL, "optimize: the database has no file to write beside");
     struct build_ctx ctx = {.err = err};

@@ -56,8 +56,9 @@ frugal_status keyword_rank(struct keyword_index *ki, struct store *st,
 frugal_status keyword_optimize(struct store *st, const char *db_path,
                                const struct collection_row *coll, struct err *err);
 
-/* The index file of collection_id: DB.bm25/<id>.idx (owned), NULL without a file or memory. */
-char *keyword_index_path(const char *db_path, int64_t collection_id);
+/* The index file of collection_id: DB.bm25/<id>.idx into *out (owned), NULL when the database
+ * has no file (index_file.h). FRUGAL_OK or FRUGAL_ENOMEM. */
+frugal_status keyword_index_path(const char *db_path, int64_t collection_id, char **out);
 
 /* For tests and benchmarks: the file size (0 without a file), documents in the delta segment. */
 size_t keyword_file_size(const struct keyword_index *ki);

@@ -1,9 +1,14 @@
 /* test_dense.c - dense retrieval end to end through the public API, with a tiny deterministic
  * embedder of our own (words hashed into 32 dimensions) plugged in through
  * frugal_embedder_vtable: ingestion stores vectors, dense search, deletes and sync, the index
- * file rebuilt when missing, corrupt or stale, a mismatched embedder refused, kill -9. */
+ * file rebuilt when missing, corrupt or stale, a mismatched embedder refused, kill -9; and the
+ * index files' paths (index_file.c), out of memory included. */
 #define _GNU_SOURCE
 #include "testutil.h"
+
+#include "base/alloc.h"
+#include "query/dense.h"
+#include "query/keyword.h"
 
 #include <signal.h>
 #include <sqlite3.h>
@@ -474,9 +479,51 @@ static void test_kill9_consistent(void **state)
     frugal_embedder_free(e);
 }
 
+/* Index file paths: beside a file database, none for an in-memory one, and running out of
+ * memory is an error, not "no file" (which would silently keep the index in memory only). */
+static void test_index_file_paths(void **state)
+{
+    (void)state;
+    char *path = NULL;
+    assert_int_equal(dense_index_path("/data/a.db", 7, &path), FRUGAL_OK);
+    assert_string_equal(path, "/data/a.db.vec/7.hnsw");
+    frugal_free(path);
+    assert_int_equal(keyword_index_path("/data/a.db", 7, &path), FRUGAL_OK);
+    assert_string_equal(path, "/data/a.db.bm25/7.idx");
+    frugal_free(path);
+    static const char *const none[] = {":memory:", "", "file:x.db?mode=memory"};
+    for (size_t i = 0; i < 3; i++) {
+        path = (char *)1;
+        assert_int_equal(keyword_index_path(none[i], 1, &path), FRUGAL_OK);
+        assert_null(path);
+    }
+    assert_int_equal(dense_index_path(NULL, 1, &path), FRUGAL_OK);
+    assert_null(path);
+    alloc_fail_after(0);
+    frugal_status rc = dense_index_path("/data/a.db", 7, &path);
+    alloc_fail_after(-1);
+    assert_int_equal(rc, FRUGAL_ENOMEM);
+    assert_null(path);
+    struct keyword_index *ki = NULL;
+    struct err e;
+    err_clear(&e);
+    for (long n = 0;; n++) {
+        alloc_fail_after(n);
+        rc = keyword_open("/data/a.db", false, 7, &ki, &e);
+        alloc_fail_after(-1);
+        if (rc == FRUGAL_OK)
+            break;
+        assert_int_equal(rc, FRUGAL_ENOMEM);
+        assert_null(ki);
+        assert_true(n < 10);
+    }
+    keyword_close(ki);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_index_file_paths),
         cmocka_unit_test_setup_teardown(test_ingest_and_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_sync_flat, setup, teardown),
