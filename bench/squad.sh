@@ -93,10 +93,11 @@ t += ("\nHow (src/answer/extract.c): the sentence score is a conditional logit o
       "cosine in the sentence's chunk), each with its own weights; the confidence a logistic regression over "
       "22 features of the answer (its softmax share among the candidates, its chunk's share, margins, ...). "
       "Both are fitted by bench/squad_fit.py on half of the 48 articles (random.Random(13)) and checked on "
-      "the other half. The confidence model and the threshold %.2f were fitted before the candidates "
-      "grew from 5 to 10 chunks; refitted on this dump (below) they reach the same coverage at 90%% "
-      "support on the fitting half within a point, so they were kept: at %.2f the fitting half is above "
-      "90%% support (the refit's own threshold is printed below).\n" % (d["bm25"]["threshold"], d["bm25"]["threshold"]))
+      "the other half. The confidence model was fitted before the candidates grew from 5 to 10 "
+      "chunks; refitted on this dump (below) it reaches the same coverage at 90%% support on the "
+      "fitting half within a point, so it was kept. The default threshold, %.2f, is the lowest at "
+      "which its support on the fitting half of the BM25 collection is >= 90%% (in steps of 0.01; "
+      "the refit's own threshold is printed below).\n" % d["bm25"]["threshold"])
 t += ("\nThe compressed context (src/answer/compress.c): each candidate sentence's share of the softmax of "
       "the sentence scores over all candidates of the top %s chunks is its chance of being the one that "
       "holds the answer; the answer sentence is sent, then every other whose share per token (share / "

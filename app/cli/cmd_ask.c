@@ -67,7 +67,7 @@ void cmd_ask_help(FILE *out)
           "  --stream             print the generated text as it arrives\n"
           "  --no-cache           neither read nor write the answer cache\n"
           "  -c, --collection C   the collection (default \"default\")\n"
-          "  --threshold X        confidence from which auto answers on the CPU (default 0.70)\n"
+          "  --threshold X        confidence from which auto answers on the CPU (default 0.68)\n"
           "  --budget N           most tokens of the compressed generator context (default\n"
           "                       600; below it each sentence of the top 10 chunks is sent\n"
           "                       when its chance of holding the answer per token is high\n"

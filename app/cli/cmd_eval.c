@@ -93,7 +93,7 @@ void cmd_eval_help(FILE *out)
           "                       \"latency_ms_p50\", \"latency_ms_p99\" and more (\"curve\")\n"
           "squad only:\n"
           "  --limit N            ask only the first N questions\n"
-          "  --threshold X        the CPU confidence threshold (default 0.70)\n"
+          "  --threshold X        the CPU confidence threshold (default 0.68)\n"
           "  --budget N           most tokens of the compressed context (default 600; below it\n"
           "                       the sentences' expected gain per token decides)\n"
           "  --features F         write one TSV line of answer features per question to F\n"

@@ -44,7 +44,9 @@
  * Before (the adaptive "score mass" budget over the top 5 chunks' sentences, with the earlier
  * sentence score) it was 91.4% at 23.7%; an expected-gain rule over independent sentence
  * chances (the chance that none so far holds it) reached 92.7% at 22.5%: the softmax share is
- * the better estimate because exactly one sentence usually holds the answer.
+ * the better estimate because exactly one sentence usually holds the answer. The cost: the
+ * extractor scores the sentences of 10 chunks instead of 5 on every question (frugal_ask,
+ * extractive, SQuAD, BM25: 0.93 -> 1.14 ms per question, side by side).
  *
  * Why: sending the top five chunks whole costs five times what the one paragraph that answers
  * needs; a generator reads the answer sentence and its neighbours as well from a quarter of it.

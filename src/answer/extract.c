@@ -53,10 +53,10 @@
  * first half of SQuAD v1.1 dev's 48 articles shuffled with Python's random.Random(13), from the
  * feature dump of `frugal eval squad --features` (when the candidates came from the top 5
  * chunks), and checked on the other half. With the candidates of the top 10 chunks and the
- * refitted sentence scores it still holds: at the default threshold 0.70 the whole set answers
- * 60.2% of its questions on the CPU with 91.7% support (BM25 collection; GloVe collection 61.0%
- * with 92.0%), the fitting half stays above 90% support; a refit on that dump reached the same
- * coverage at 90% support within a point, so the coefficients were kept (BENCHMARKS.md, squad).
+ * refitted sentence scores a refit reached the same coverage at 90% support within a point, so
+ * the coefficients were kept; the default threshold became 0.68, the lowest with >= 90% support
+ * on the fitting half of a collection without an embedder (BENCHMARKS.md, squad, has the
+ * shares at it).
  *
  * Why: most questions about a document collection are answered by one of its sentences; finding
  * it costs a millisecond of CPU, against a second of GPU for a generator. The confidence lets a

@@ -10,7 +10,7 @@
  *      unless a budget is exhausted (as in 5: a budget is the operator's hard limit, which a
  *      caller's override does not lift).
  *   4. confidence >= the effective threshold -> extractive. The effective threshold is
- *      min_confidence (default 0.70, fitted on SQuAD v1.1: the lowest threshold at >= 90%
+ *      min_confidence (default 0.68, fitted on SQuAD v1.1: the lowest threshold at >= 90%
  *      support) plus complex_raise (default 0.15) for a question with comparison, explanation
  *      or multi-part cues, plus disagree_raise (default 0.05) when BM25 and dense retrieval
  *      disagree (agreement known and < min_agreement; agreement is frugal_results.agreement,
@@ -49,7 +49,7 @@ enum router_route { ROUTER_CACHE = 0, ROUTER_EXTRACTIVE = 1, ROUTER_GENERATE = 2
 const char *router_route_name(enum router_route r); /* "cache", "extractive", "generate" */
 
 struct router_config {
-    double min_confidence;  /* default FRUGAL_ASK_DEFAULT_THRESHOLD (0.70) */
+    double min_confidence;  /* default FRUGAL_ASK_DEFAULT_THRESHOLD (0.68) */
     double complex_raise;   /* added for complex questions (default 0.15) */
     double disagree_raise;  /* added when BM25 and dense disagree (default 0.05) */
     double min_agreement;   /* agreement below this is disagreement (default 0.5) */
