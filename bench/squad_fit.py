@@ -244,7 +244,6 @@ def gain_simulate(a, starts, whole_support, lams, cap):
 
 
 def gain_main(path, contexts_path):
-    import numpy as np
     a, starts, qids = load_sentence_table(path)
     ws = {}
     with open(contexts_path, encoding="utf-8") as f:

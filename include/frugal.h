@@ -599,14 +599,14 @@ typedef int (*frugal_delta_fn)(void *ctx, const char *text, size_t len);
  * support is >= 90% on the fitting half of SQuAD v1.1 dev in a collection without an embedder
  * (BENCHMARKS.md, squad; the other half is the check; with GloVe 0.65 would do). */
 #define FRUGAL_ASK_DEFAULT_THRESHOLD 0.68
-/* The compressed context a generator is sent: sentences of the top FRUGAL_ASK_DEFAULT_CONTEXT_CHUNKS
- * chunks (the answer itself comes from the top k). Each sentence's share of the softmax of the
- * sentence scores over all of them is its chance of being the one that holds the answer; the
- * answer sentence is sent, then the others whose chance per token (share / (tokens + 1)) is at
- * least FRUGAL_ASK_DEFAULT_CONTEXT_GAIN, at most FRUGAL_ASK_DEFAULT_BUDGET tokens in all: a
- * confident extraction sends a sentence or two, a doubtful one more. Chosen on the fitting half
- * of SQuAD v1.1 dev for the most context support at <= 25% of the top-5 chunks' tokens
- * (BENCHMARKS.md, squad). */
+/* The compressed context a generator is sent: sentences of the top
+ * FRUGAL_ASK_DEFAULT_CONTEXT_CHUNKS chunks (the answer itself comes from the top k). Each
+ * sentence's share of the softmax of the sentence scores over all of them is its chance of
+ * being the one that holds the answer; the answer sentence is sent, then the others whose
+ * chance per token (share / (tokens + 1)) is at least FRUGAL_ASK_DEFAULT_CONTEXT_GAIN, at most
+ * FRUGAL_ASK_DEFAULT_BUDGET tokens in all: a confident extraction sends a sentence or two, a
+ * doubtful one more. Chosen on the fitting half of SQuAD v1.1 dev for the most context support
+ * at <= 25% of the top-5 chunks' tokens (BENCHMARKS.md, squad). */
 #define FRUGAL_ASK_DEFAULT_BUDGET 600
 #define FRUGAL_ASK_DEFAULT_CONTEXT_GAIN 0.00054
 #define FRUGAL_ASK_DEFAULT_CONTEXT_CHUNKS 10

@@ -434,7 +434,8 @@ int cmd_eval(struct cli *cli, int argc, char **argv)
     if (!squad_kind && squad_only)
         return cli_usage(cli, "--limit, --threshold, --budget and --features apply to squad only");
     if (squad_kind && (split_given || retrieval_only))
-        return cli_usage(cli, "--split, --chunk-*, --mode, --fusion and --alpha do not apply to squad");
+        return cli_usage(cli,
+                         "--split, --chunk-*, --mode, --fusion and --alpha do not apply to squad");
     if (!beir && split_given)
         return cli_usage(cli, "--split applies to beir only");
     if (!cli->db_given) {

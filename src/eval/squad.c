@@ -26,8 +26,9 @@
  * fits the confidence model on one half of the articles and checks it on the other; and beside
  * it, in features_path + ".sentences", a line per candidate sentence of the top
  * max(k, context_chunks) chunks (squad_sentences: its label, score and sentence features), from
- * which the sentence score's weights are fitted and the context's gain bound is tuned; and in features_path + ".contexts" a line per question (id,
- * article, confidence, context support, context tokens, top-5 tokens whole, retrieval support),
+ * which the sentence score's weights are fitted and the context's gain bound is tuned; and in
+ * features_path + ".contexts" a line per question (id, article, confidence, context support,
+ * context tokens, top-5 tokens whole, retrieval support),
  * from which bench/squad_fit.py --contexts reports the compressed context on each half and on
  * the questions the router would send to a generator (confidence < threshold).
  *
@@ -497,10 +498,9 @@ struct squad_sums {
 /* Writes one TSV line per candidate sentence of question q to out: id, article, question type,
  * sentence number, chunk, label (holds a gold answer), 1 for the answer, tokens, score, number
  * within its chunk, the tokens of the top-k chunks whole (the question's, on every line), then
- * the sentence features (enum xans_sfeature). Retrieves again, as answer_ask does, since the
- * answer keeps only its own sentence; from max(k, context_chunks) chunks, so that a context
- * drawn from deeper chunks than the answer's can be simulated (the answer is then the best
- * sentence of all of them; the ratio's denominator stays the top-k whole). */
+ * the sentence features (enum xans_sfeature). Retrieves again, as answer_ask does (hybrid when
+ * the collection has an embedder, max(k, context_chunks) chunks, the answer from the top k),
+ * since the answer keeps only its own sentence; the ratio's denominator stays the top-k whole. */
 static frugal_status squad_sentences(frugal_db *db, struct xans *x, const struct squad_set *s,
                                      const struct squad_question *q, const frugal_ask_params *ap,
                                      size_t context_chunks, bool hybrid, char **golds,

@@ -5,9 +5,10 @@
  *
  * Contract: index_file_path gives "<db_path>.<dir>/<collection_id>.<ext>", or no path (NULL,
  * FRUGAL_OK) when the database has no file to put it beside (NULL, "", ":memory:", a "file:"
- * URI); running out of memory is FRUGAL_ENOMEM, not "no file". index_file_make_dir creates the folder of such a path (one level; an existing one is
- * fine). Both indexes are caches of the store: a file that cannot be written leaves the index
- * in memory, which is the callers' policy, not this module's.
+ * URI); running out of memory is FRUGAL_ENOMEM, not "no file". index_file_make_dir creates
+ * the folder of such a path (one level; an existing one is fine). Both indexes are caches of
+ * the store: a file that cannot be written leaves the index in memory, which is the callers'
+ * policy, not this module's.
  *
  * Threading: no state.
  */
