@@ -938,7 +938,7 @@ static frugal_status collect_sentences(struct xans *x, const struct xans_chunk *
                 order_features(x, s);
             if (rc == FRUGAL_OK && x->wv != NULL)
                 rc = xans_wv_sentence(x->wv, out->n_sentences, chunks[c].text + s->byte_start,
-                                  s->byte_end - s->byte_start);
+                                      s->byte_end - s->byte_start);
             out->n_sentences++;
         }
         frugal_free(spans);
@@ -1008,7 +1008,7 @@ static const double score_weights[XANS_N_SFEATURES] = {
 };
 static const double score_intercept = -8.9658;
 
-/* The same with word vectors (xans_set_vectors), the four word-vector features last. */
+/* The same with word vectors (xans_set_vectors), the six word-vector features last. */
 static const double score_weights_wv[XANS_N_SFEATURES] = {
     5.3838, /* coverage */
     0.7839, /* bm25 */
@@ -1257,6 +1257,8 @@ frugal_status xans_run(struct xans *x, const char *question, const struct xans_c
         xans_result_release(out);
         return err_set(err, rc, "out of memory");
     }
+    if (n_answer == 0 || n_answer > n_chunks)
+        n_answer = n_chunks;
     score_sentences(x, chunks, n_chunks, n_answer, out);
     return FRUGAL_OK;
 }

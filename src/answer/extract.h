@@ -164,8 +164,8 @@ struct sv_file;
 frugal_status xans_set_vectors(struct xans *x, const struct sv_file *sv, struct err *err);
 
 /* Scores every sentence of chunks[0..n_chunks) against question and fills out (released and
- * refilled); the answer is the best sentence of the first n_answer chunks (the others are
- * candidates for a generator's context only). A question without terms, or chunks without
+ * refilled); the answer is the best sentence of the first n_answer chunks (0: of all; the
+ * others are candidates for a generator's context only). A question without terms, or chunks without
  * sentences, give no answer (best == n_sentences), not an error. FRUGAL_ENOMEM only. */
 frugal_status xans_run(struct xans *x, const char *question, const struct xans_chunk *chunks,
                        size_t n_chunks, size_t n_answer, struct xans_result *out,

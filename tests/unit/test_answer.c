@@ -481,6 +481,8 @@ static void test_answer_from_top_chunks(void **state)
     const char *q = "When did the Golden Gate Bridge open?";
     assert_int_equal(xans_run(x, q, ch, 2, 2, &r, &e), FRUGAL_OK);
     assert_int_equal(r.sentences[r.best].chunk, 1);
+    assert_int_equal(xans_run(x, q, ch, 2, 0, &r, &e), FRUGAL_OK); /* 0: every chunk */
+    assert_int_equal(r.sentences[r.best].chunk, 1);
     assert_int_equal(xans_run(x, q, ch, 2, 1, &r, &e), FRUGAL_OK);
     assert_int_equal(r.n_sentences, 2); /* both are still scored */
     assert_int_equal(r.sentences[r.best].chunk, 0);
