@@ -863,6 +863,25 @@ static frugal_status delete_in_txn(frugal_db *db, const int64_t *ids, size_t n)
     return rc;
 }
 
+/* ENOTFOUND unless document id exists and, when collection is given, belongs to it. */
+static frugal_status document_in(frugal_db *db, const char *collection, int64_t id)
+{
+    int64_t coll_id = 0;
+    frugal_status rc = document_collection(db, id, &coll_id);
+    if (rc == FRUGAL_OK && collection != NULL) {
+        struct collection_row coll;
+        rc = store_collection_get(db->st, collection, &coll, &db->err);
+        if (rc == FRUGAL_OK) {
+            if (coll.id != coll_id)
+                rc = err_set(&db->err, FRUGAL_ENOTFOUND,
+                             "no document with id %lld in collection '%s'", (long long)id,
+                             collection);
+            collection_row_release(&coll);
+        }
+    }
+    return rc;
+}
+
 frugal_status frugal_document_text(frugal_db *db, const char *collection, int64_t id,
                                    char **text_out, size_t *len_out)
 {
@@ -872,39 +891,12 @@ frugal_status frugal_document_text(frugal_db *db, const char *collection, int64_
     frugal_status rc = enter(db);
     if (rc != FRUGAL_OK)
         return rc;
-    int64_t coll_id = 0;
-    rc = document_collection(db, id, &coll_id);
-    if (rc == FRUGAL_OK && collection != NULL) {
-        struct collection_row coll;
-        rc = store_collection_get(db->st, collection, &coll, &db->err);
-        if (rc == FRUGAL_OK) {
-            if (coll.id != coll_id)
-                rc = err_set(&db->err, FRUGAL_ENOTFOUND,
-                             "no document with id %lld in collection '%s'", (long long)id,
-                             collection);
-            collection_row_release(&coll);
-        }
-    }
-    sqlite3 *sdb = store_db(db->st);
-    sqlite3_stmt *stmt = NULL;
-    if (rc == FRUGAL_OK &&
-        sqlite3_prepare_v2(sdb, "SELECT text FROM documents WHERE id = ?", -1, &stmt, NULL) !=
-            SQLITE_OK)
-        rc = err_set(&db->err, FRUGAL_EIO, "store: %s", sqlite3_errmsg(sdb));
-    if (rc == FRUGAL_OK) {
-        sqlite3_bind_int64(stmt, 1, id);
-        int step = sqlite3_step(stmt);
-        const char *t = step == SQLITE_ROW ? (const char *)sqlite3_column_text(stmt, 0) : NULL;
-        size_t len = t != NULL ? (size_t)sqlite3_column_bytes(stmt, 0) : 0;
-        if (step != SQLITE_ROW)
-            rc = err_set(&db->err, step == SQLITE_DONE ? FRUGAL_ENOTFOUND : FRUGAL_EIO,
-                         "store: %s", sqlite3_errmsg(sdb));
-        else if ((*text_out = frugal_strndup(t != NULL ? t : "", len)) == NULL)
-            rc = FRUGAL_ENOMEM;
-        else if (len_out != NULL)
-            *len_out = len;
-    }
-    sqlite3_finalize(stmt);
+    rc = document_in(db, collection, id);
+    size_t len = 0;
+    if (rc == FRUGAL_OK)
+        rc = store_document_text(db->st, id, text_out, &len, &db->err);
+    if (rc == FRUGAL_OK && len_out != NULL)
+        *len_out = len;
     return fail(db, rc);
 }
 
@@ -913,19 +905,7 @@ frugal_status frugal_document_delete(frugal_db *db, const char *collection, int6
     frugal_status rc = enter(db);
     if (rc != FRUGAL_OK)
         return rc;
-    int64_t coll_id = 0;
-    rc = document_collection(db, id, &coll_id);
-    if (rc == FRUGAL_OK && collection != NULL) {
-        struct collection_row coll;
-        rc = store_collection_get(db->st, collection, &coll, &db->err);
-        if (rc == FRUGAL_OK) {
-            if (coll.id != coll_id)
-                rc = err_set(&db->err, FRUGAL_ENOTFOUND,
-                             "no document with id %lld in collection '%s'", (long long)id,
-                             collection);
-            collection_row_release(&coll);
-        }
-    }
+    rc = document_in(db, collection, id);
     if (rc == FRUGAL_OK)
         rc = delete_in_txn(db, &id, 1);
     return fail(db, rc);

@@ -172,6 +172,10 @@ frugal_status store_collection_list(struct store *st, struct collection_row **ou
 frugal_status store_document_find(struct store *st, int64_t collection_id, const char *source,
                                   struct document_row *out, struct err *err);
 frugal_status store_document_insert(struct store *st, struct document_row *in, struct err *err);
+/* The extracted text of document document_id into *text (owned, NUL-terminated) and *len
+ * (bytes). ENOTFOUND when absent. */
+frugal_status store_document_text(struct store *st, int64_t document_id, char **text,
+                                  size_t *len, struct err *err);
 /* Deletes the document, its chunks and their FTS rows. ENOTFOUND when absent. */
 frugal_status store_document_delete(struct store *st, int64_t document_id, struct err *err);
 /* Calls fn for every document of the collection whose source equals prefix or starts with

@@ -457,6 +457,35 @@ frugal_status store_document_find(struct store *st, int64_t collection_id, const
     return rc;
 }
 
+frugal_status store_document_text(struct store *st, int64_t document_id, char **text,
+                                  size_t *len, struct err *err)
+{
+    *text = NULL;
+    *len = 0;
+    sqlite3_stmt *stmt = NULL;
+    frugal_status rc =
+        prepare(st, "SELECT text FROM documents WHERE id = ?", &stmt, "document text", err);
+    if (rc != FRUGAL_OK)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, document_id);
+    int src = sqlite3_step(stmt);
+    if (src == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(stmt, 0);
+        size_t n = t != NULL ? (size_t)sqlite3_column_bytes(stmt, 0) : 0;
+        *text = frugal_strndup(t != NULL ? t : "", n);
+        if (*text == NULL)
+            rc = err_set(err, FRUGAL_ENOMEM, "store: document text: out of memory");
+        else
+            *len = n;
+    } else if (src == SQLITE_DONE) {
+        rc = err_set(err, FRUGAL_ENOTFOUND, "no document with id %lld", (long long)document_id);
+    } else {
+        rc = db_fail(st, src, "document text", err);
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 static frugal_status check_metadata(struct store *st, const char *json, struct err *err)
 {
     frugal_status rc = cached(st, &st->check_json,
