@@ -36,6 +36,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/fs.h"
+#include "base/id_set.h"
 #include "base/log.h"
 #include "index/bm25.h"
 #include "query/index_file.h"
@@ -350,26 +351,6 @@ static int on_query_term(void *ctx, const char *term, size_t term_len, size_t by
     return 0;
 }
 
-/* A set of document ids (open addressing), for group_by_document. */
-struct id_set {
-    int64_t *ids;
-    bool *used;
-    size_t mask;
-};
-
-static bool id_set_add(struct id_set *s, int64_t id)
-{
-    size_t h = (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ull) & s->mask;
-    while (s->used[h]) {
-        if (s->ids[h] == id)
-            return false;
-        h = (h + 1) & s->mask;
-    }
-    s->used[h] = true;
-    s->ids[h] = id;
-    return true;
-}
-
 /* Ranks into hits (chunk_id, document_id, score), at most k. */
 static frugal_status rank(struct keyword_index *ki, const struct collection_row *coll,
                           const struct bm25_term *terms, size_t n_terms,
@@ -386,16 +367,8 @@ static frugal_status rank(struct keyword_index *ki, const struct collection_row 
     *n_out = 0;
     for (;;) {
         struct bm25_hit *hits = frugal_calloc(kk, sizeof *hits);
-        size_t cap = 16;
-        while (cap < 2 * kk)
-            cap *= 2;
         struct id_set seen = {0};
-        if (group) {
-            seen.ids = frugal_calloc(cap, sizeof *seen.ids);
-            seen.used = frugal_calloc(cap, sizeof *seen.used);
-            seen.mask = cap - 1;
-        }
-        if (hits == NULL || (group && (seen.ids == NULL || seen.used == NULL)))
+        if (hits == NULL || (group && id_set_init(&seen, kk) != FRUGAL_OK))
             rc = err_set(err, FRUGAL_ENOMEM, "keyword search: out of memory");
         size_t n_hits = 0;
         struct bm25_search_opts o = *base_opts;
@@ -412,8 +385,7 @@ static frugal_status rank(struct keyword_index *ki, const struct collection_row 
             n++;
         }
         frugal_free(hits);
-        frugal_free(seen.ids);
-        frugal_free(seen.used);
+        id_set_release(&seen);
         if (rc != FRUGAL_OK)
             return rc;
         *n_out = n;

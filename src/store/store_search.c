@@ -22,6 +22,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/id_set.h"
 #include "base/log.h"
 #include "store/fts.h"
 #include "store/snippet.h"
@@ -172,26 +173,6 @@ static frugal_status ranking_sql(int64_t cid, const struct store_search_opts *op
     return rc;
 }
 
-/* A set of document ids (open addressing), for group_by_document. */
-struct id_set {
-    int64_t *ids;
-    bool *used;
-    size_t mask;
-};
-
-static bool id_set_add(struct id_set *s, int64_t id)
-{
-    size_t h = (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ull) & s->mask;
-    while (s->used[h]) {
-        if (s->ids[h] == id)
-            return false;
-        h = (h + 1) & s->mask;
-    }
-    s->used[h] = true;
-    s->ids[h] = id;
-    return true;
-}
-
 /* Phase 1: runs the ranking query, filling hits[i].chunk_id, document_id, score. */
 static frugal_status rank(struct store *st, const struct collection_row *coll, const char *match,
                           const struct store_search_opts *opts, size_t k, struct store_hit *hits,
@@ -204,16 +185,8 @@ static frugal_status rank(struct store *st, const struct collection_row *coll, c
     frugal_status rc = ranking_sql(coll->id, opts, &sql);
     if (rc != FRUGAL_OK)
         rc = err_set(err, rc, "store: search: out of memory");
-    if (rc == FRUGAL_OK && opts->group_by_document) {
-        size_t cap = 16;
-        while (cap < 2 * k)
-            cap *= 2;
-        seen.ids = frugal_calloc(cap, sizeof *seen.ids);
-        seen.used = frugal_calloc(cap, sizeof *seen.used);
-        seen.mask = cap - 1;
-        if (seen.ids == NULL || seen.used == NULL)
-            rc = err_set(err, FRUGAL_ENOMEM, "store: search: out of memory");
-    }
+    if (rc == FRUGAL_OK && opts->group_by_document && id_set_init(&seen, k) != FRUGAL_OK)
+        rc = err_set(err, FRUGAL_ENOMEM, "store: search: out of memory");
     if (rc == FRUGAL_OK)
         rc = prepare(st, sql.ptr, &stmt, "search", err);
     if (rc == FRUGAL_OK) {
@@ -249,8 +222,7 @@ static frugal_status rank(struct store *st, const struct collection_row *coll, c
     }
     *n_hits = n;
     sqlite3_finalize(stmt);
-    frugal_free(seen.ids);
-    frugal_free(seen.used);
+    id_set_release(&seen);
     buf_release(&sql);
     return rc;
 }
