@@ -28,6 +28,7 @@
 
 #include "base/alloc.h"
 #include "embed/static_vectors.h"
+#include "index/vec_kernels.h"
 #include "text/analyzer.h"
 
 #define XWV_MAX_Q 32       /* question words kept */
@@ -52,6 +53,7 @@ struct qword {
 
 struct xans_wv {
     const struct sv_file *sv;  /* borrowed */
+    const struct vec_kernels *kern; /* dot products (AVX2 when the CPU has it) */
     struct analyzer *an;
     double harmonic;           /* H_n of the vocabulary */
     struct qword q[XWV_MAX_Q];
@@ -83,6 +85,7 @@ frugal_status xans_wv_new(const struct sv_file *sv, struct xans_wv **out, struct
     if (w == NULL)
         return err_set(err, FRUGAL_ENOMEM, "out of memory");
     w->sv = sv;
+    w->kern = vec_kernels_best();
     struct analyzer_opts opts = {.language = "none", .stopwords = xwv_stopwords};
     frugal_status rc = analyzer_new(&opts, &w->an, err);
     if (rc == FRUGAL_OK) {
@@ -186,10 +189,7 @@ static int on_sentence_word(void *ctx, const char *term, size_t len, size_t bs, 
             exact[k] = true;
             best[k] = 1.0;
         } else if (have && q->row >= 0) {
-            const float *v = w->qvec + k * dim;
-            double dot = 0.0;
-            for (size_t i = 0; i < dim; i++)
-                dot += (double)v[i] * w->row[i];
+            double dot = w->kern->dot_f32(w->qvec + k * dim, w->row, dim);
             if (dot > best[k])
                 best[k] = dot;
         }
