@@ -14,9 +14,9 @@
  * timings, tokens, context tokens against the top-5 chunks whole, and its cost (tokens at the
  * price table's rates plus CPU milliseconds at its CPU-hour rate).
  *
- * How: a layer above src/frugal.c, like src/eval: it uses the public API (frugal_search,
- * frugal_collection_list for the collection's analyzer) and sets the handle's error through
- * frugal_internal.h, where it also finds its per-handle state (struct answer_state: the
+ * How: a layer above src/frugal.c, like src/eval: it uses the public API (frugal_search) and
+ * the store's collection row (the collection's analyzer and embedder), and sets the handle's
+ * error through frugal_internal.h, where it also finds its per-handle state (struct answer_state: the
  * generator list, the price table, the cache settings). Timings use CLOCK_MONOTONIC, the CPU
  * cost CLOCK_THREAD_CPUTIME_ID.
  *
@@ -135,38 +135,29 @@ static frugal_status fail(frugal_db *db, frugal_status code, const char *msg)
 
 frugal_status answer_xans_for(frugal_db *db, const char *name, struct xans **out)
 {
-    frugal_collection_info *list = NULL;
-    size_t n = 0;
     struct err e;
     err_clear(&e);
     *out = NULL;
     if (name == NULL)
         name = "default";
-    frugal_status rc = frugal_collection_list(db, &list, &n);
+    struct collection_row coll;
+    frugal_status rc = store_collection_get(db_store(db), name, &coll, &e);
+    if (rc == FRUGAL_ENOTFOUND)
+        err_set(&e, rc, "no collection '%s'", name);
     if (rc != FRUGAL_OK)
-        return rc;
-    const frugal_collection_info *info = NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(list[i].name, name) == 0)
-            info = &list[i];
-    }
-    if (info == NULL) {
-        frugal_collection_list_free(list, n);
-        err_set(&e, FRUGAL_ENOTFOUND, "no collection '%s'", name);
-        return fail(db, e.code, e.msg);
-    }
-    struct analyzer_opts opts = {.language = info->language, .stopwords = info->stopwords};
+        return fail(db, rc, e.msg);
+    struct analyzer_opts opts = {.language = coll.language, .stopwords = coll.stopwords};
     rc = xans_new(&opts, out, &e);
     /* a collection embedded with word vectors lends them to the sentence score; an embedder
      * that cannot be loaded now costs those features, not the answer (the dense side says why) */
     const struct sv_file *sv = NULL;
-    if (rc == FRUGAL_OK && info->embedder != NULL &&
+    if (rc == FRUGAL_OK && coll.embedder != NULL &&
         db_word_vectors(db, name, &sv) == FRUGAL_OK && sv != NULL) {
         struct err ve;
         err_clear(&ve);
         (void)xans_set_vectors(*out, sv, &ve);
     }
-    frugal_collection_list_free(list, n);
+    collection_row_release(&coll);
     if (rc != FRUGAL_OK)
         return fail(db, rc, e.msg);
     return FRUGAL_OK;
