@@ -122,7 +122,7 @@ def load_sentence_table(path):
     return a, np.array(starts), qids
 
 
-def fit_half_mask(article, starts):
+def fit_half_mask(article):
     """Per line: whether its question's article is in the fitting half."""
     import numpy as np
     arts = sorted(set(article.astype(int).tolist()))
@@ -180,7 +180,7 @@ def rank_main(path):
     nq = len(starts) - 1
     qidx = np.repeat(np.arange(nq), np.diff(starts))
     label, feats = a[:, 4], a[:, 10:]
-    fit = fit_half_mask(a[:, 0], starts)
+    fit = fit_half_mask(a[:, 0])
     w = fit_clogit(feats[fit], label[fit], qidx[fit])
     z = feats @ w
     # the intercept that makes the logistic of a sentence's logit its chance of holding an
@@ -251,7 +251,7 @@ def gain_main(path, contexts_path):
             p = line.rstrip("\n").split("\t")
             ws[p[0]] = int(p[6])
     whole_support = [ws[i] for i in qids]
-    fit = fit_half_mask(a[:, 0], starts)[starts[:-1]]
+    fit = fit_half_mask(a[:, 0])[starts[:-1]]
     header = re.search(r"#define FRUGAL_ASK_DEFAULT_BUDGET (\d+)",
                        open("include/frugal.h", encoding="utf-8").read())
     cap = int(header.group(1)) if header else 600
